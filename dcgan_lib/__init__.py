@@ -1,0 +1,1 @@
+"""DCGAN, executable: the library behind the book."""
