@@ -33,7 +33,7 @@ PROFILES: dict[str, Profile] = {
     "ci": Profile("ci", image_size=32, width=8, n_train=512, n_test=256, epochs=1, batch_size=64,
                   n_eval=256, judge_n_train=1024, judge_epochs=1),
     "book": Profile("book", image_size=64, width=32, n_train=20000, n_test=2000, epochs=8, batch_size=128,
-                    n_eval=2000, judge_n_train=12000, judge_epochs=4),
+                    n_eval=2000, judge_n_train=10000, judge_epochs=3),
     "full": Profile("full", image_size=64, width=64, n_train=None, n_test=10000, epochs=5, batch_size=128,
                     n_eval=10000, judge_n_train=50000, judge_epochs=10,
                     datasets={"rooms": "lsun", "faces": "celeba", "objects10": "cifar10", "digits": "mnist"}),

@@ -1,0 +1,120 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan_lib import checkpoints, results
+from dcgan_lib.cache import model_config, pretrained, run_dir_for
+from dcgan_lib.training import TrainConfig, TrainingDiverged, load_trained, pick_device, train
+
+CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=128, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=16)
+
+
+def random_images(n=128, seed=0):
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_after_an_interruption_is_bit_identical(tmp_path):
+    data = random_images()
+    straight = train(CONFIG, tmp_path / "straight", device="cpu", data=data, progress=False)
+    first = train(CONFIG, tmp_path / "resumed", device="cpu", data=data, progress=False, stop_after_epoch=1)
+    assert first.epochs_done == 1
+    resumed = train(CONFIG, tmp_path / "resumed", device="cpu", data=data, progress=False)
+    assert resumed.epochs_done == 2
+    assert states_equal(straight.generator.state_dict(), resumed.generator.state_dict())
+    assert states_equal(straight.discriminator.state_dict(), resumed.discriminator.state_dict())
+    assert straight.history == resumed.history
+
+
+def test_checkpoint_round_trip_holds_everything(tmp_path):
+    result = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
+    state = checkpoints.load(tmp_path / "checkpoint.pt")
+    assert {"generator", "discriminator", "opt_g", "opt_d", "epoch", "config", "rng", "history"} <= state.keys()
+    assert state["epoch"] == 2 and TrainConfig(**state["config"]) == CONFIG
+    loaded = load_trained(tmp_path, device="cpu")
+    z = result.fixed_z
+    assert torch.equal(loaded.generator(z), result.generator(z))
+    assert len(loaded.history["loss_d"]) == 2 * (128 // 32)
+    assert (tmp_path / "samples_epoch002.png").exists()
+    assert torch.equal(loaded.generator_at(0).project.weight, train(CONFIG, tmp_path / "fresh", data=random_images(),
+                       progress=False, stop_after_epoch=0).generator.project.weight)
+
+
+def test_atomic_save_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    checkpoints.save_atomic({"a": torch.ones(2)}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        checkpoints.save_atomic({"a": Unpicklable()}, path)
+    assert torch.equal(checkpoints.load(path)["a"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_a_corrupt_checkpoint_gives_a_clear_message(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="could not be read.*Delete it"):
+        checkpoints.load(tmp_path / "checkpoint.pt")
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    good = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
+    bad = random_images().float() / 127.5 - 1
+    bad[5, 0, 3, 3] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*end of epoch 1"):
+        train(CONFIG, tmp_path, device="cpu", data=bad, progress=False)
+    state = checkpoints.load(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1
+    assert states_equal(state["generator"], good.generator.state_dict())
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
+    other = TrainConfig(**{**CONFIG.__dict__, "lr": 1e-3})
+    with pytest.raises(ValueError, match="another config"):
+        train(other, tmp_path, device="cpu", data=random_images(), progress=False)
+
+
+def test_bad_data_gets_clear_messages(tmp_path):
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train(CONFIG, tmp_path / "a", data=random_images(8), progress=False)
+    with pytest.raises(ValueError, match="image_size=32"):
+        train(CONFIG, tmp_path / "b", data=torch.zeros(64, 3, 64, 64, dtype=torch.uint8), progress=False)
+    with pytest.raises(ValueError, match="channel"):
+        train(CONFIG, tmp_path / "c", data=torch.zeros(64, 1, 32, 32, dtype=torch.uint8), progress=False)
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device().type in {"cpu", "cuda", "mps"}
+
+
+def test_load_or_train_trains_once_then_loads(tmp_cache):
+    first = pretrained("rooms", "ci", progress=False, epochs=1, n_train=128, batch_size=32)
+    config = model_config("rooms", "ci", epochs=1, n_train=128, batch_size=32)
+    run_dir = run_dir_for("rooms", config, "ci")
+    stamp = (run_dir / "checkpoint.pt").stat().st_mtime_ns
+    second = pretrained("rooms", "ci", progress=False, epochs=1, n_train=128, batch_size=32)
+    assert (run_dir / "checkpoint.pt").stat().st_mtime_ns == stamp  # loaded, not retrained
+    assert torch.equal(first.generator.project.weight, second.generator.project.weight)
+    with pytest.raises(ValueError, match="Unknown model"):
+        pretrained("bedrooms", "ci")
+    with pytest.raises(ValueError, match="Unknown profile"):
+        pretrained("rooms", "huge")
+
+
+def test_results_record(tmp_cache):
+    results.record("training", "fid_ratio", 0.1, profile="ci", dataset="rooms")
+    results.record("training", "fid_ratio", 0.2, profile="ci", dataset="rooms")
+    results.record("training", "fid_ratio", 0.3, profile="book", dataset="rooms")
+    entries = results.load("training")
+    assert sorted(e["value"] for e in entries) == [0.2, 0.3]
+    assert json.loads((Path(tmp_cache) / "runs" / "metrics" / "training.json").read_text()) == entries
