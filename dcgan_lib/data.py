@@ -129,6 +129,14 @@ def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: s
     return _load_real(name, image_size, n, split, data_dir, download)
 
 
+def sample_images(dataset: ImageDataset | torch.utils.data.Dataset, n: int, seed: int = 0) -> Tensor:
+    """n images drawn without replacement (all if n >= len), as float32 in [-1, 1], from either kind of dataset."""
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    if isinstance(dataset, ImageDataset):
+        return dataset.as_float(order)
+    return torch.stack([dataset[int(i)][0] for i in order])
+
+
 def check_channels(dataset: ImageDataset | torch.utils.data.Dataset, nc: int) -> None:
     """Raise DatasetError when the dataset's number of channels differs from the models' `nc`."""
     channels = getattr(dataset, "channels", None)

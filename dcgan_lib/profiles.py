@@ -57,3 +57,17 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
 def dataset_for(offline_name: str, profile: Profile) -> str:
     """The dataset a profile trains on in place of an offline one (e.g. 'rooms' -> 'lsun' at full)."""
     return profile.datasets.get(offline_name, offline_name)
+
+
+# Chapter-specific sizes, per profile: CHAPTER_SIZES[chapter][profile] -> {name: value}.
+# Each chapter adds its own entry here, so that every size the book uses still lives in this file.
+CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
+}
+
+
+def chapter_sizes(chapter: str, profile: str | Profile | None = None) -> dict[str, int | float]:
+    """The sizes a chapter uses at a profile (e.g. sample counts), from CHAPTER_SIZES."""
+    name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
+    if chapter not in CHAPTER_SIZES:
+        raise KeyError(f"No sizes for chapter {chapter!r} in dcgan_lib.profiles.CHAPTER_SIZES; add an entry there.")
+    return dict(CHAPTER_SIZES[chapter][name])

@@ -286,3 +286,23 @@ def test_folder_corrupt_image_names_file(tmp_path):
         for i in range(len(ds)):
             ds[i]
     assert "broken.png" in str(err.value) and "cannot read image" in str(err.value)
+
+
+def test_sample_images_from_both_kinds_of_dataset(tmp_path, monkeypatch):
+    from dcgan_lib.data import sample_images
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path))
+    rooms = load_dataset("rooms", 32, n=50, seed=1)
+    picked = sample_images(rooms, 10, seed=3)
+    assert picked.shape == (10, 3, 32, 32) and picked.dtype == torch.float32
+    assert torch.equal(picked, sample_images(rooms, 10, seed=3))
+    assert sample_images(rooms, 500).shape[0] == 50
+
+    class Tiny(torch.utils.data.Dataset):
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            return torch.full((1, 4, 4), float(i) / 7), i
+
+    values = sample_images(Tiny(), 7)[:, 0, 0, 0] * 7
+    assert sorted(values.round().int().tolist()) == list(range(7))
