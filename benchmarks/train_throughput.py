@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from dcgan_lib.models import count_parameters, num_layers, sample_z
-from dcgan_lib.training import TrainConfig, build_models, in_memory_batches, make_optimizers, pick_device, train_step
+from dcgan_lib.training import TrainConfig, build_models, epoch_batches, make_optimizers, pick_device, train_step
 
 
 def plain_models(image_size: int, nz: int, width: int, nc: int = 3) -> tuple[nn.Module, nn.Module]:
@@ -71,7 +71,8 @@ def library_round(G, D, opt_g, opt_d, data: torch.Tensor, steps: int, config: Tr
     start = time.perf_counter()
     done = 0
     while done < steps:
-        for real in in_memory_batches(data, config.batch_size, rng, device, channels_last=True):
+        order = torch.randperm(len(data), generator=rng)
+        for real in epoch_batches(data, order, config.batch_size, device, channels_last=True):
             z = sample_z(len(real), config.nz, generator=rng).to(device, non_blocking=True)
             train_step(G, D, opt_g, opt_d, real, z, autocast)
             done += 1

@@ -52,4 +52,4 @@ def pretrained(name: str, profile: str | Profile | None = None, device: str | to
         result = load_trained(run_dir, device)
         if result.epochs_done >= config.epochs:
             return result
-    return train(config, run_dir, device=device, progress=progress)
+    return train(config, run_dir, device=device, progress=progress, checkpoint_every=profile.checkpoint_every)

@@ -27,6 +27,7 @@ class Profile:
     judge_n_train: int       # images the judge networks learn from
     judge_epochs: int
     datasets: dict[str, str] = field(default_factory=dict)  # offline name -> dataset actually used at this scale
+    checkpoint_every: int | None = None  # also checkpoint every k steps within an epoch (long epochs)
 
 
 PROFILES: dict[str, Profile] = {
@@ -35,7 +36,7 @@ PROFILES: dict[str, Profile] = {
     "book": Profile("book", image_size=64, width=32, n_train=20000, n_test=2000, epochs=8, batch_size=128,
                     n_eval=2000, judge_n_train=10000, judge_epochs=3),
     "full": Profile("full", image_size=64, width=64, n_train=None, n_test=10000, epochs=5, batch_size=128,
-                    n_eval=10000, judge_n_train=50000, judge_epochs=10,
+                    n_eval=10000, judge_n_train=50000, judge_epochs=10, checkpoint_every=1000,
                     datasets={"rooms": "lsun", "faces": "celeba", "objects10": "cifar10", "digits": "mnist"}),
 }
 

@@ -139,35 +139,35 @@ def train_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: 
     return torch.stack([loss_d, loss_g, logit_real.sigmoid().mean(), logit_fake.sigmoid().mean()]).detach().float()
 
 
-def in_memory_batches(images: torch.Tensor, batch_size: int, generator: torch.Generator,
-                      device: torch.device, channels_last: bool) -> Iterator[torch.Tensor]:
-    """One epoch of shuffled batches in [-1, 1] from an in-memory image tensor (uint8 or float); drops the last partial batch."""
-    order = torch.randperm(len(images), generator=generator)
+def epoch_batches(data: torch.Tensor | torch.utils.data.Dataset, order: torch.Tensor, batch_size: int,
+                  device: torch.device, channels_last: bool) -> Iterator[torch.Tensor]:
+    """Batches in [-1, 1] taken in `order` (drops the last partial batch).
+
+    In-memory image tensors (uint8 or float) are indexed directly, on the device they live on; disk-backed
+    datasets (real images through torchvision) go through a DataLoader with workers and pinned memory on CUDA.
+    """
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    for start in range(0, len(images) - batch_size + 1, batch_size):
-        batch = images[order[start:start + batch_size].to(images.device)].to(device, non_blocking=True)
-        if batch.dtype == torch.uint8:
-            batch = batch.float().div_(127.5).sub_(1)
-        yield batch.contiguous(memory_format=memory_format)
-
-
-def loader_batches(dataset: torch.utils.data.Dataset, batch_size: int, generator: torch.Generator,
-                   device: torch.device, channels_last: bool) -> Iterator[torch.Tensor]:
-    """One epoch of shuffled batches from a disk-backed dataset (real images through torchvision)."""
-    workers = min(8, torch.get_num_threads()) if device.type == "cuda" else 0
-    loader = torch.utils.data.DataLoader(dataset, batch_size, shuffle=True, drop_last=True, generator=generator,
+    if isinstance(data, torch.Tensor):
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            batch = data[order[start:start + batch_size].to(data.device)].to(device, non_blocking=True)
+            if batch.dtype == torch.uint8:
+                batch = batch.float().div_(127.5).sub_(1)
+            yield batch.contiguous(memory_format=memory_format)
+        return
+    workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, order.tolist()), batch_size, drop_last=True,
                                          num_workers=workers, pin_memory=device.type == "cuda")
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for images, *_ in loader:
         yield images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
 
 
 def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device | None = None,
           data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
-          stop_after_epoch: int | None = None, progress: bool | None = None, channels_last: bool = True,
-          precision: str = "auto") -> TrainResult:
-    """Train a DCGAN for config.epochs epochs, checkpointing after each; resumes from run_dir's checkpoint.
+          stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
+          channels_last: bool = True, precision: str = "auto") -> TrainResult:
+    """Train a DCGAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
 
+    A checkpoint is written after every epoch and, with `checkpoint_every=k`, every k steps within an epoch.
     `data` defaults to `load_dataset(config.dataset, ...)`; `stop_after_epoch` stops early (as an interruption
     would); `precision` is 'auto' (bf16 autocast on a CUDA device that supports it, else fp32), 'fp32' or 'bf16'.
     """
@@ -181,7 +181,7 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
     data_rng, z_rng = torch.Generator().manual_seed(config.seed + 1), torch.Generator().manual_seed(config.seed + 2)
     fixed_z = fixed_noise(config)
     history = {k: [] for k in HISTORY_KEYS}
-    start_epoch = 0
+    start_epoch, skip_steps, epoch_rng = 0, 0, None
 
     checkpoint_path = run_dir / "checkpoint.pt"
     if resume and checkpoint_path.exists():
@@ -195,36 +195,47 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
         opt_d.load_state_dict(state["opt_d"])
         checkpoints.set_rng_state(state["rng"], data_rng, z_rng)
         history, start_epoch = state["history"], state["epoch"]
+        skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
     else:
         save_generator_snapshot(G, run_dir, 0)
 
+    def save_checkpoint(epochs_done: int, step_in_epoch: int = 0, epoch_start_rng: torch.Tensor | None = None):
+        checkpoints.save_atomic({
+            "config": asdict(config), "epoch": epochs_done, "step": len(history["loss_d"]),
+            "step_in_epoch": step_in_epoch, "epoch_rng": epoch_start_rng, "history": history,
+            "generator": G.state_dict(), "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(),
+            "opt_d": opt_d.state_dict(), "rng": checkpoints.rng_state(data_rng, z_rng)}, checkpoint_path)
+
     data = _training_data(config, data, device)
-    in_memory = isinstance(data, torch.Tensor)
     steps_per_epoch = len(data) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
                          f"lower batch_size or use more images.")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
-    bar = tqdm(total=steps_per_epoch * config.epochs, initial=steps_per_epoch * start_epoch, unit="step",
+    bar = tqdm(total=steps_per_epoch * config.epochs, initial=len(history["loss_d"]), unit="step",
                desc=f"DCGAN on {config.dataset}", disable=not show_progress(progress), dynamic_ncols=True)
     G.train(), D.train()
     for epoch in range(start_epoch, last_epoch):
-        batches = (in_memory_batches if in_memory else loader_batches)(
-            data, config.batch_size, data_rng, device, channels_last)
+        if skip_steps:  # resuming within an epoch: replay its shuffle, skip the steps already done
+            data_rng.set_state(epoch_rng)
+        epoch_rng = data_rng.get_state()
+        order = torch.randperm(len(data), generator=data_rng)[skip_steps * config.batch_size:]
         pending = []
-        for real in batches:
+        for step, real in enumerate(epoch_batches(data, order, config.batch_size, device, channels_last),
+                                    start=skip_steps + 1):
             z = sample_z(len(real), config.nz, config.prior, generator=z_rng).to(device, non_blocking=True)
             pending.append(train_step(G, D, opt_g, opt_d, real, z, autocast))
             if len(pending) == 10:  # sync with the device only every few steps
                 _flush(pending, history, bar, run_dir, epoch)
+            if checkpoint_every and step % checkpoint_every == 0 and step < steps_per_epoch:
+                _flush(pending, history, bar, run_dir, epoch)
+                save_checkpoint(epoch, step, epoch_rng)
         _flush(pending, history, bar, run_dir, epoch)
+        skip_steps = 0
         save_generator_snapshot(G, run_dir, epoch + 1)
         save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png")
-        checkpoints.save_atomic({
-            "config": asdict(config), "epoch": epoch + 1, "generator": G.state_dict(),
-            "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "history": history, "rng": checkpoints.rng_state(data_rng, z_rng)}, checkpoint_path)
+        save_checkpoint(epoch + 1)
     bar.close()
     return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z)
 
@@ -257,8 +268,8 @@ def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch
         step = len(history["loss_d"]) + int((~torch.isfinite(stats[:, :2]).all(1)).nonzero()[0])
         raise TrainingDiverged(
             f"Training diverged at step {step} (epoch {epoch + 1}): a loss became NaN or infinite. The last good "
-            f"checkpoint (end of epoch {epoch}) is kept in {run_dir}. Check the data for NaN/inf values and that it "
-            f"is scaled to [-1, 1], or lower the learning rate.")
+            f"checkpoint, written before this step, is kept in {run_dir}. Check the data for NaN/inf values and "
+            f"that it is scaled to [-1, 1], or lower the learning rate, then train again to resume from it.")
     for key, column in zip(HISTORY_KEYS, stats.T):
         history[key].extend(column.tolist())
     bar.update(len(stats))

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lib import checkpoints, results
+from dcgan_lib import checkpoints, results, training
 from dcgan_lib.cache import model_config, pretrained, run_dir_for
 from dcgan_lib.training import TrainConfig, TrainingDiverged, load_trained, pick_device, train
 
@@ -31,11 +31,34 @@ def test_resume_after_an_interruption_is_bit_identical(tmp_path):
     assert straight.history == resumed.history
 
 
+def test_resume_after_an_interruption_within_an_epoch_is_bit_identical(tmp_path, monkeypatch):
+    data = random_images()
+    straight = train(CONFIG, tmp_path / "straight", data=data, progress=False)
+    calls = {"n": 0}
+    real_step = training.train_step
+
+    def interrupted_step(*args):
+        calls["n"] += 1
+        if calls["n"] == 4:  # Ctrl-C in the middle of the first epoch (4 steps per epoch)
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "train_step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(CONFIG, tmp_path / "resumed", data=data, progress=False, checkpoint_every=2)
+    assert checkpoints.load(tmp_path / "resumed" / "checkpoint.pt")["step_in_epoch"] == 2
+    monkeypatch.setattr(training, "train_step", real_step)
+    resumed = train(CONFIG, tmp_path / "resumed", data=data, progress=False, checkpoint_every=2)
+    assert states_equal(straight.generator.state_dict(), resumed.generator.state_dict())
+    assert states_equal(straight.discriminator.state_dict(), resumed.discriminator.state_dict())
+    assert straight.history == resumed.history
+
+
 def test_checkpoint_round_trip_holds_everything(tmp_path):
     result = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
     state = checkpoints.load(tmp_path / "checkpoint.pt")
-    assert {"generator", "discriminator", "opt_g", "opt_d", "epoch", "config", "rng", "history"} <= state.keys()
-    assert state["epoch"] == 2 and TrainConfig(**state["config"]) == CONFIG
+    assert {"generator", "discriminator", "opt_g", "opt_d", "epoch", "step", "config", "rng", "history"} <= state.keys()
+    assert state["epoch"] == 2 and state["step"] == 8 and TrainConfig(**state["config"]) == CONFIG
     loaded = load_trained(tmp_path, device="cpu")
     z = result.fixed_z
     assert torch.equal(loaded.generator(z), result.generator(z))
@@ -69,7 +92,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     good = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
     bad = random_images().float() / 127.5 - 1
     bad[5, 0, 3, 3] = float("nan")
-    with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*end of epoch 1"):
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*last good checkpoint"):
         train(CONFIG, tmp_path, device="cpu", data=bad, progress=False)
     state = checkpoints.load(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
