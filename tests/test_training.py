@@ -141,3 +141,19 @@ def test_results_record(tmp_cache):
     entries = results.load("training")
     assert sorted(e["value"] for e in entries) == [0.2, 0.3]
     assert json.loads((Path(tmp_cache) / "runs" / "metrics" / "training.json").read_text()) == entries
+
+
+def test_training_from_an_image_folder_goes_through_the_loader_and_resumes_exactly(tmp_cache):
+    from PIL import Image
+
+    root = tmp_cache / "data" / "folder" / "all"
+    root.mkdir(parents=True)
+    pixels = random_images(96, seed=5).permute(0, 2, 3, 1).numpy()
+    for i, p in enumerate(pixels):
+        Image.fromarray(p).resize((40, 40)).save(root / f"{i:03d}.png")  # resized and centre-cropped to 32 on load
+    config = TrainConfig(dataset="folder", image_size=32, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=4)
+    straight = train(config, tmp_cache / "straight", progress=False)
+    assert straight.steps_per_epoch == 3
+    train(config, tmp_cache / "resumed", progress=False, stop_after_epoch=1)
+    resumed = train(config, tmp_cache / "resumed", progress=False)
+    assert states_equal(straight.generator.state_dict(), resumed.generator.state_dict())
