@@ -1,0 +1,36 @@
+"""The book's chapters by short name (``training`` for ``book/02_training.ipynb``), for the command-line tools."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .paths import repo_root
+
+
+def book_dir() -> Path:
+    """The folder of the chapter notebooks (needs a checkout of the book's repository)."""
+    root = repo_root()
+    if root is None:
+        raise FileNotFoundError("The chapters live in the book's repository: run this from a clone of it "
+                                "(git clone the repository and `pip install -e .` inside it).")
+    return root / "book"
+
+
+def chapters() -> dict[str, Path]:
+    """Every chapter notebook, keyed by its name without the number prefix, in book order."""
+    found = {}
+    for path in sorted(book_dir().glob("*.ipynb")):
+        found[re.sub(r"^\d+_", "", path.stem)] = path
+    return found
+
+
+def resolve(names: list[str]) -> list[Path]:
+    """Notebook paths for chapter names (or file names); a clear error lists the known chapters."""
+    known = chapters()
+    paths = []
+    for name in names:
+        key = re.sub(r"^\d+_", "", Path(name).stem)
+        if key not in known:
+            raise ValueError(f"Unknown chapter {name!r}: the chapters are {', '.join(known)}.")
+        paths.append(known[key])
+    return paths

@@ -1,0 +1,45 @@
+import argparse
+
+import pytest
+
+from dcgan_lib.chapters import chapters, resolve
+from dcgan_lib.run import check, main, parse_params
+
+
+def args(**kw):
+    base = dict(profile="full", chapters="training", param=[], data_dir=None, out=None, force=False)
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_chapters_are_found_by_short_name():
+    assert "training" in chapters() and "architecture" in chapters()
+    assert resolve(["training", "01_architecture.ipynb"])[1].name == "01_architecture.ipynb"
+
+
+def test_parameters_are_parsed_as_literals_or_strings():
+    assert parse_params(["DATASET=celeba", "EPOCHS=3", "DEVICE=None"]) == {"DATASET": "celeba", "EPOCHS": 3, "DEVICE": None}
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_params(["DATASET"])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(chapters="trainnig"), "Unknown chapter 'trainnig'"),
+    (dict(chapters=","), "No chapter given"),
+    (dict(param=["DATASET=imagenet21k"]), "Unknown dataset 'imagenet21k'"),
+    (dict(data_dir="/no/such/folder"), "does not exist"),
+    (dict(), "none is available"),
+])
+def test_bad_requests_are_refused_before_any_work(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check(args(**bad), gpu_available=False)
+
+
+def test_a_good_request_passes_and_force_allows_cpu(tmp_path):
+    notebooks, params = check(args(param=["DATASET=celeba"], data_dir=str(tmp_path), force=True), gpu_available=False)
+    assert [p.name for p in notebooks] == ["02_training.ipynb"]
+    assert params == {"PROFILE": "full", "DATASET": "celeba"}
+
+
+def test_command_line_exits_with_a_message(capsys):
+    assert main(["--chapters", "nope", "--profile", "ci"]) == 2
+    assert "Unknown chapter 'nope'" in capsys.readouterr().err
