@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test book references benchmark clean-book
+.PHONY: venv test test-browser book references benchmark clean-book
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ venv: $(STAMP)
 # Library tests + every chapter through nbval at the `ci` profile.
 test: venv
 	DCGAN_PROFILE=ci $(PY) -m pytest
+
+# The rendered book in headless Chromium (needs Debian's chromium: apt-get install chromium).
+test-browser: venv
+	DCGAN_PROFILE=ci $(PY) -m pytest -m browser tests/browser
 
 # Execute every chapter at the `book` profile and render HTML into _build/html; a failing cell fails the build.
 book: venv

@@ -1,0 +1,104 @@
+"""The rendered book, as a reader sees it: built at the `ci` profile and opened in headless Chromium.
+
+Run with `make test-browser` (CI does, after installing Debian's `chromium`). Screenshots of every page are
+kept in _build/browser-test/ as test artefacts.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "_build" / "browser-test"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = pytest.mark.browser
+
+
+def chapter_pages() -> list[str]:
+    """Chapter notebooks listed in the table of contents, as page stems."""
+    toc = (ROOT / "_toc.yml").read_text()
+    return [line.split("file:")[1].strip().split("/")[-1] for line in toc.splitlines()
+            if "file:" in line and (ROOT / (line.split("file:")[1].strip() + ".ipynb")).exists()]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """Build the whole book at the ci profile into a temporary folder; fails if any cell fails."""
+    out = tmp_path_factory.mktemp("book")
+    env = {**os.environ, "DCGAN_PROFILE": "ci", "DCGAN_PROGRESS": "0"}
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
+                            "--warningiserror", "--keep-going"], env=env, capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright."""
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (Debian) to run the browser test.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, site: Path, stem: str):
+    """Load a page; return it with the console errors and uncaught exceptions it produced."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+
+    def on_console(message):
+        url = message.location.get("url", "")
+        external = url.startswith("http")  # this machine is offline: CDN resources (MathJax) cannot load
+        if message.type == "error" and not (external and "Failed to load resource" in message.text):
+            problems.append(f"console error: {message.text} ({url})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
+    page.goto((site / "book" / f"{stem}.html").as_uri(), wait_until="load")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
+    return page, problems
+
+
+def test_the_book_has_chapters():
+    assert len(chapter_pages()) >= 2
+
+
+@pytest.mark.parametrize("stem", chapter_pages())
+def test_chapter_page_renders_cleanly(browser, site, stem):
+    page, problems = open_page(browser, site, stem)
+    assert not problems, problems
+    assert page.locator(".cell_output img").count() >= 1, "no rendered figure on the page"
+    errors = page.locator(".cell_output .traceback, .cell_output .output.error, .cell_output .stderr")
+    assert errors.count() == 0, errors.first.inner_text()
+    assert "Traceback (most recent call last)" not in page.inner_text("main")
+    widgets_only = page.locator(".cell_output:has-text('Loading widget')")
+    for i in range(widgets_only.count()):
+        assert widgets_only.nth(i).locator("img").count() > 0 or widgets_only.nth(i).inner_text().strip() != \
+            "Loading widget...", "a widget output with no static figure"
+    colab = [a.get_attribute("href") for a in page.locator("a[href*='colab.research.google.com']").all()]
+    assert colab and all(href.endswith(f"book/{stem}.ipynb") for href in colab), colab
+    page.close()
+
+
+@pytest.mark.parametrize("stem", ["intro", "api"])
+def test_other_pages_load_without_errors(browser, site, stem):
+    page, problems = open_page(browser, site, stem)
+    assert not problems, problems
+    page.close()
+
+
+def test_screenshots_are_kept():
+    shots = sorted(p.name for p in ARTEFACTS.glob("*.png"))
+    (ARTEFACTS / "index.json").write_text(json.dumps(shots))
+    assert {f"{stem}.png" for stem in chapter_pages()} <= set(shots)
