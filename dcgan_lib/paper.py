@@ -19,6 +19,7 @@ class PaperFigure:
     value: float
     unit: str = "%"
     book: tuple[str, str] | None = None  # (chapter, metric name) of the book's counterpart
+    book_scale: float = 1.0              # multiply the recorded value by this to get the paper's unit (e.g. 100 for %)
 
 
 PAPER_FIGURES: list[PaperFigure] = [
