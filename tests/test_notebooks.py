@@ -39,3 +39,24 @@ def test_chapter_has_parameters_cell_and_exercises(path):
     text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "## Summary" in text and "## Exercises" in text
     assert any("solution" in t for t in tags), "solutions go in cells tagged 'solution'"
+
+
+def colab_cell_source() -> str:
+    """The first code cell every chapter must have: install dcgan_lib from the repository in _config.yml."""
+    url = next(line.split("url:")[1].strip() for line in (ROOT / "_config.yml").read_text().splitlines()
+               if line.strip().startswith("url:"))
+    return ("# Colab only: install the book's library (does nothing elsewhere).\n"
+            "import sys\n\n"
+            'if "google.colab" in sys.modules:\n'
+            "    import subprocess\n"
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+            f'                    "git+{url}"], check=True)')
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_from_the_configured_repository(path):
+    nb = json.loads(path.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "".join(first["source"]) == colab_cell_source(), \
+        f"{path.name}: the first code cell must be the Colab install cell for the repository in _config.yml"
+    assert "remove-cell" in first.get("metadata", {}).get("tags", [])
