@@ -63,6 +63,58 @@ def dataset_for(offline_name: str, profile: Profile) -> str:
 # Chapter-specific sizes, per profile: CHAPTER_SIZES[chapter][profile] -> {name: value}.
 # Each chapter adds its own entry here, so that every size the book uses still lives in this file.
 CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
+    # 03_deduplication: hashing autoencoder's training set and epochs, held-out images that get planted copies,
+    # and the smallest of the three dataset sizes timed for scaling (n, 2n, 4n).
+    "deduplication": {
+        "ci": {"ae_n_train": 512, "ae_epochs": 2, "n_heldout": 300, "scale_n": 500},
+        "book": {"ae_n_train": 20000, "ae_epochs": 6, "n_heldout": 5000, "scale_n": 10000},
+        "full": {"ae_n_train": 200000, "ae_epochs": 10, "n_heldout": 10000, "scale_n": 100000},
+    },
+    # 04-06: walks in Z, forgetting windows, vector arithmetic (walks/frames, samples labelled and scored, triples).
+    "latent_walks": {
+        "ci": {"n_walks": 2, "n_points": 3, "steps": 4, "n_search": 4},
+        "book": {"n_walks": 10, "n_points": 9, "steps": 4, "n_search": 60},
+        "full": {"n_walks": 10, "n_points": 9, "steps": 4, "n_search": 60},
+    },
+    "forgetting": {
+        "ci": {"n_label": 64, "n_eval": 64, "n_controls": 2, "n_show": 6},
+        "book": {"n_label": 1000, "n_eval": 1000, "n_controls": 5, "n_show": 8},
+        "full": {"n_label": 150, "n_eval": 2000, "n_controls": 5, "n_show": 8},
+    },
+    "vector_arithmetic": {
+        "ci": {"n_search": 256, "n_triples": 3, "n_turn": 4, "turn_steps": 5, "classifier_epochs": 1},
+        "book": {"n_search": 4000, "n_triples": 20, "n_turn": 32, "turn_steps": 9, "classifier_epochs": 3},
+        "full": {"n_search": 10000, "n_triples": 20, "n_turn": 32, "turn_steps": 9, "classifier_epochs": 3},
+    },
+    # 07: guided backpropagation of D's last hidden layer on rooms (images searched, top images per feature).
+    "guided_backprop": {
+        "ci": {"n_images": 256, "n_features": 6, "top_k": 4, "n_show": 3, "n_features_wide": 16},
+        "book": {"n_images": 2000, "n_features": 6, "top_k": 8, "n_show": 4, "n_features_wide": 32},
+        "full": {"n_images": 10000, "n_features": 6, "top_k": 8, "n_show": 4, "n_features_wide": 64},
+    },
+    # 08: D's features for classification: label budgets, repeats, SVM's C grid, K-means and supervised CNN sizes.
+    "classification": {
+        "ci": {"n_all": 400, "n_val": 200, "n_test": 200, "per_class_mid": 20, "per_class_small": 10, "repeats": 2,
+               "kmeans_k": 16, "kmeans_patches": 4000, "cnn_steps": 20, "cnn_eval_every": 10,
+               "cnn_settings": 1},
+        "book": {"n_all": 10000, "n_val": 2000, "n_test": 2000, "per_class_mid": 400, "per_class_small": 100,
+                 "repeats": 3, "kmeans_k": 400, "kmeans_patches": 50000, "cnn_steps": 300, "cnn_eval_every": 50,
+                 "cnn_settings": 1},
+        "full": {"n_all": 40000, "n_val": 10000, "n_test": 10000, "per_class_mid": 400, "per_class_small": 100,
+                 "repeats": 10, "kmeans_k": 1600, "kmeans_patches": 400000, "cnn_steps": 5000, "cnn_eval_every": 250,
+                 "cnn_settings": 4},
+    },
+    # 09: conditional DCGAN vs fully connected GAN, 1-NN test error at two numbers of generated samples.
+    "conditional": {
+        "ci": {"dataset": "mnist5k", "n_train": 1000, "n_test": 500, "batch_size": 64, "dcgan_width": 8,
+               "dcgan_epochs": 1, "fc_width": 64, "fc_epochs": 1, "samples_small": 1000, "samples_large": 5000},
+        "book": {"dataset": "mnist5k", "n_train": 0, "n_test": 0, "batch_size": 64, "dcgan_width": 16,
+                 "dcgan_epochs": 60, "fc_width": 256, "fc_epochs": 60, "samples_small": 5000,
+                 "samples_large": 50000},
+        "full": {"dataset": "mnist", "n_train": 0, "n_test": 0, "batch_size": 128, "dcgan_width": 64,
+                 "dcgan_epochs": 25, "fc_width": 512, "fc_epochs": 50, "samples_small": 50000,
+                 "samples_large": 10_000_000},
+    },
 }
 
 
