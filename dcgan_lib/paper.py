@@ -45,10 +45,13 @@ PAPER_FIGURES: list[PaperFigure] = [
     PaperFigure("Table 2 (SVHN error, 1000 labels)", "DCGAN + L2-SVM", "error", 22.48),
     PaperFigure("Table 2 (SVHN error, 1000 labels)", "Supervised CNN, same architecture", "error", 28.87),
     # Table 3: MNIST nearest-neighbour test error with a classifier fitted on generated samples
-    PaperFigure("Table 3 (MNIST 1-NN error)", "Real data", "50K samples", 3.1),
-    PaperFigure("Table 3 (MNIST 1-NN error)", "GAN", "50K samples", 6.28),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "Real data", "50K samples", 3.1,
+                book=("conditional", "nn_error_real"), book_scale=100),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "GAN (BatchNorm without scale and bias)", "50K samples", 6.28,
+                book=("conditional", "nn_error_fc_no_affine_large"), book_scale=100),
     PaperFigure("Table 3 (MNIST 1-NN error)", "GAN", "10M samples", 5.65),
-    PaperFigure("Table 3 (MNIST 1-NN error)", "DCGAN", "50K samples", 2.98),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "DCGAN (BatchNorm without scale and bias)", "50K samples", 2.98,
+                book=("conditional", "nn_error_dcgan_no_affine_large"), book_scale=100),
     PaperFigure("Table 3 (MNIST 1-NN error)", "DCGAN", "10M samples", 1.48),
     # §4.1.1: de-duplication, judged by looking at collisions
     PaperFigure("§4.1.1 de-duplication", "false positive rate", "upper bound", 1.0),
