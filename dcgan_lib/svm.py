@@ -1,0 +1,222 @@
+"""The paper's classifier on top of frozen features: a regularised linear L2-SVM (§5.1, §5.2).
+
+"L2-SVM" is a linear SVM with the *squared* hinge loss and an L2 penalty, one-vs-rest over the classes:
+
+    min_{w_k, b_k}  ½‖w_k‖² + ½b_k² + C Σ_i max(0, 1 − y_ik (w_k·x_i + b_k))²      (y_ik = ±1)
+
+which is exactly what scikit-learn's ``LinearSVC(loss="squared_hinge", penalty="l2")`` solves (liblinear
+regularises the intercept too, as a weight on a constant feature). Two solvers of the same objective:
+
+* ``solver="liblinear"``: scikit-learn's ``LinearSVC`` (float64 in memory: small problems);
+* ``solver="torch"``: full-batch L-BFGS in torch, streaming float16 features chunk by chunk and standardising
+  each chunk on the fly, on the GPU when there is one, so 50,000 × 28,672 features (2.9 GB in float16) never
+  exist in float32 or float64.
+
+Protocol (`select_and_fit`): the features are standardised with a scaler fitted on the *training* features
+only, C is chosen on a separate validation split only, and the test set is touched once, by the chosen model.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+SOLVERS = ("auto", "liblinear", "torch")
+
+
+def _device(device: torch.device | str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Standardizer:
+    """Per-feature standardisation (x − mean) / std, fitted chunk by chunk with float64 sums (any size of X)."""
+
+    def __init__(self, eps: float = 1e-6):
+        self.eps = eps
+        self.mean: torch.Tensor | None = None
+        self.std: torch.Tensor | None = None
+        self.n_fit = 0
+
+    def fit(self, X: torch.Tensor, chunk: int | None = None) -> Standardizer:
+        """Fit the mean and standard deviation of each column of X (training features only), `chunk` rows at a
+        time (default: about 128 MB of float64 per chunk)."""
+        chunk = chunk or max(64, (1 << 24) // max(X.shape[1], 1))
+        total = torch.zeros(X.shape[1], dtype=torch.float64)
+        squares = torch.zeros(X.shape[1], dtype=torch.float64)
+        for start in range(0, len(X), chunk):
+            x = X[start:start + chunk].to(torch.float64)
+            total += x.sum(0)
+            squares += x.pow(2).sum(0)
+        mean = total / len(X)
+        var = (squares / len(X) - mean.pow(2)).clamp(min=0)
+        self.mean, self.std, self.n_fit = mean.float(), var.sqrt().float().clamp(min=self.eps), len(X)
+        return self
+
+    def transform(self, X: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
+        """Standardised float32 copy of X (or of one chunk of it) on `device` (default: X's)."""
+        if self.mean is None:
+            raise RuntimeError("Standardizer.transform called before fit")
+        device = X.device if device is None else torch.device(device)
+        x = X.to(device, torch.float32)
+        return (x - self.mean.to(device)) / self.std.to(device)
+
+
+def _as_tensor(X) -> torch.Tensor:
+    return X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
+
+
+class L2SVM:
+    """Standardiser (fitted on the training features) + one-vs-rest linear L2-SVM with constant C."""
+
+    def __init__(self, C: float = 1.0, solver: str = "liblinear", max_iter: int = 200, tol: float = 1e-4,
+                 device: torch.device | str | None = None, chunk: int | None = None, seed: int = 0):
+        if solver not in ("liblinear", "torch"):
+            raise ValueError(f"solver={solver!r}: choose 'liblinear' or 'torch'")
+        # rows per streamed chunk; None: about 128 MB of float32 per chunk, whatever the feature dimension
+        self.C, self.solver, self.max_iter, self.tol, self.chunk_rows, self.seed = C, solver, max_iter, tol, chunk, seed
+        self.device = _device(device) if solver == "torch" else torch.device("cpu")
+        self.scaler = Standardizer()
+        self.classes: torch.Tensor | None = None
+        self.W: torch.Tensor | None = None   # [d, K]
+        self.b: torch.Tensor | None = None   # [K]
+
+    @property
+    def chunk(self) -> int:
+        """Rows per streamed chunk."""
+        d = self.W.shape[0] if self.W is not None else (self.scaler.mean.numel() if self.scaler.mean is not None else 1)
+        return self.chunk_rows or max(256, (1 << 25) // max(d, 1))
+
+    # ---- fitting ---------------------------------------------------------------------------------------------
+    def fit(self, X, y, scaler: Standardizer | None = None, init: L2SVM | None = None) -> L2SVM:
+        """Fit the scaler on X (unless a fitted `scaler` of the same X is given) and the SVM on the scaled X."""
+        X, y = _as_tensor(X), _as_tensor(y).long()
+        self.scaler = scaler if scaler is not None else Standardizer().fit(X)
+        self.classes = torch.unique(y)
+        Y = torch.where(y[:, None] == self.classes[None, :], 1.0, -1.0)            # [n, K] in ±1
+        if self.solver == "liblinear":
+            self._fit_liblinear(X, y)
+        else:
+            self._fit_torch(X, Y, init)
+        return self
+
+    def _fit_liblinear(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        from sklearn.svm import LinearSVC
+
+        Xs = self.scaler.transform(X, "cpu").numpy()
+        svm = LinearSVC(C=self.C, loss="squared_hinge", penalty="l2", dual=Xs.shape[0] < Xs.shape[1],
+                        tol=self.tol, max_iter=max(self.max_iter * 10, 1000), random_state=self.seed)
+        svm.fit(Xs, y.numpy())
+        coef = torch.as_tensor(svm.coef_, dtype=torch.float32)
+        intercept = torch.as_tensor(svm.intercept_, dtype=torch.float32)
+        if len(self.classes) == 2:      # scikit-learn keeps one hyperplane for two classes: class 1 vs class 0
+            coef, intercept = torch.cat([-coef, coef]), torch.cat([-intercept, intercept])
+        self.W, self.b = coef.T.contiguous(), intercept
+
+    def _fit_torch(self, X: torch.Tensor, Y: torch.Tensor, init: L2SVM | None) -> None:
+        device, n, d, K = self.device, len(X), X.shape[1], Y.shape[1]
+        # Small problems: standardise once and keep on the device; large ones: stream chunks every pass.
+        resident = n * d * 4 <= 1 << 30
+        Xs = self.scaler.transform(X, device) if resident else None
+        if not resident and device.type == "cuda" and X.numel() * X.element_size() < torch.cuda.mem_get_info()[0] // 2:
+            X = X.to(device)       # the (float16) features fit on the GPU: stream chunks from there
+        chunk = self.chunk
+        Yd = Y.to(device)
+        W = torch.zeros(d, K, device=device) if init is None else init.W.to(device).clone()
+        b = torch.zeros(K, device=device) if init is None else init.b.to(device).clone()
+        W.requires_grad_(True)
+        b.requires_grad_(True)
+        # Objective divided by C·n (same minimiser, better scaled for L-BFGS's tolerances).
+        reg = 1.0 / (2.0 * self.C * n)
+        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=self.max_iter, history_size=20, tolerance_grad=self.tol * 1e-2,
+                                tolerance_change=1e-10, line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            total = reg * (W.pow(2).sum() + b.pow(2).sum())
+            total.backward()
+            value = total.detach()
+            for start in range(0, n, chunk):
+                x = Xs[start:start + chunk] if resident else self.scaler.transform(X[start:start + chunk], device)
+                margin = 1 - Yd[start:start + chunk] * (x @ W + b)
+                loss = margin.clamp(min=0).pow(2).sum() / n
+                loss.backward()
+                value = value + loss.detach()
+            return value
+
+        # Small CPU problems are many tiny ops: one thread avoids hand-off latency (large ones keep all threads).
+        threads = torch.get_num_threads()
+        if device.type == "cpu" and n * d <= 2_000_000:
+            torch.set_num_threads(1)
+        try:
+            opt.step(closure)
+        finally:
+            torch.set_num_threads(threads)
+        self.W, self.b = W.detach().cpu(), b.detach().cpu()
+
+    # ---- using -----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def decision_function(self, X) -> torch.Tensor:
+        """Scores [n, K] (one per class), computed chunk by chunk."""
+        X = _as_tensor(X)
+        device, chunk = self.device, self.chunk
+        W, b = self.W.to(device), self.b.to(device)
+        return torch.cat([(self.scaler.transform(X[s:s + chunk], device) @ W + b).cpu()
+                          for s in range(0, len(X), chunk)])
+
+    def predict(self, X) -> torch.Tensor:
+        """Predicted class labels."""
+        return self.classes[self.decision_function(X).argmax(1)]
+
+    def score(self, X, y) -> float:
+        """Accuracy on (X, y)."""
+        return (self.predict(X) == _as_tensor(y).long()).float().mean().item()
+
+    def objective(self, X, y) -> float:
+        """The L2-SVM objective Σ_k ½‖w_k‖² + ½b_k² + C Σ_i hinge² on (X, y) (to compare solvers)."""
+        X, y = _as_tensor(X), _as_tensor(y).long()
+        Y = torch.where(y[:, None] == self.classes[None, :], 1.0, -1.0)
+        margins = (1 - Y * self.decision_function(X)).clamp(min=0)
+        return float(0.5 * (self.W.pow(2).sum() + self.b.pow(2).sum()) + self.C * margins.pow(2).sum())
+
+
+@dataclass
+class Selection:
+    """The outcome of choosing C on a validation split: the chosen model and every C's validation accuracy."""
+
+    model: L2SVM
+    C: float
+    val_accuracy: dict[float, float] = field(default_factory=dict)
+
+    def score(self, X, y) -> float:
+        """Accuracy of the chosen model (e.g. on the test set, once)."""
+        return self.model.score(X, y)
+
+
+def pick_solver(n: int, d: int, solver: str = "auto") -> str:
+    """'liblinear' for small problems (n·d ≤ 4M numbers), 'torch' beyond, unless a solver is named."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver={solver!r}: choose one of {SOLVERS}")
+    if solver != "auto":
+        return solver
+    return "liblinear" if n * d <= 4_000_000 else "torch"
+
+
+def select_and_fit(X_train, y_train, X_val, y_val, Cs: Sequence[float], solver: str = "auto",
+                   device: torch.device | str | None = None, **kwargs) -> Selection:
+    """Fit one L2-SVM per C on the training split (scaler fitted on it alone) and keep the C with the best
+    validation accuracy (ties: the smaller C, i.e. the stronger regulariser). The test set is not used."""
+    X_train, X_val = _as_tensor(X_train), _as_tensor(X_val)
+    solver = pick_solver(len(X_train), X_train.shape[1], solver)
+    scaler = Standardizer().fit(X_train)
+    best, accuracies, previous = None, {}, None
+    for C in sorted(Cs):
+        model = L2SVM(C, solver=solver, device=device, **kwargs).fit(X_train, y_train, scaler=scaler, init=previous)
+        accuracies[C] = model.score(X_val, y_val)
+        if best is None or accuracies[C] > accuracies[best.C]:
+            best = model
+        previous = model if solver == "torch" else None   # warm start along the C path
+    return Selection(best, best.C, accuracies)
