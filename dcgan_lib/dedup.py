@@ -160,8 +160,10 @@ class AutoencoderConfig:
     """Everything that determines a trained hashing autoencoder (its cache key).
 
     The paper does not say how its denoising autoencoder corrupts the inputs. Gaussian noise alone gives codes
-    that flip many bits under a one-pixel shift, so the default corruption also shifts the input by up to one
-    pixel and changes its brightness a little: the differences the hash should ignore.
+    that flip many bits under a one-pixel shift, so the default corruption also shifts the input by up to two
+    pixels (of 32) and changes its brightness a little: the differences the hash should ignore. (On `rooms`,
+    two-pixel shifts and 15 epochs found more planted pairs at precision 0.99 than one-pixel shifts and 6
+    epochs; a blur or a per-image standardisation before the encoder did not help.)
     """
 
     dataset: str = "rooms"
@@ -170,10 +172,10 @@ class AutoencoderConfig:
     data_seed: int = 0
     code_size: int = 128
     noise_std: float = 0.2      # std of the Gaussian corruption added to the inputs (images in [-1, 1])
-    max_shift: int = 1          # corruption: random translation by up to this many pixels (of the 32×32 input)
+    max_shift: int = 2          # corruption: random translation by up to this many pixels (of the 32×32 input)
     brightness: float = 0.1     # corruption: random brightness offset, uniform in ± this (images in [-1, 1])
     dropout: float = 0.1        # dropout on the code layer while training
-    epochs: int = 6
+    epochs: int = 15
     batch_size: int = 256
     lr: float = 1e-3
     seed: int = 0

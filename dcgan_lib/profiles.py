@@ -67,8 +67,8 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
     # and the smallest of the three dataset sizes timed for scaling (n, 2n, 4n).
     "deduplication": {
         "ci": {"ae_n_train": 512, "ae_epochs": 2, "n_heldout": 300, "scale_n": 500},
-        "book": {"ae_n_train": 20000, "ae_epochs": 6, "n_heldout": 5000, "scale_n": 10000},
-        "full": {"ae_n_train": 200000, "ae_epochs": 10, "n_heldout": 10000, "scale_n": 100000},
+        "book": {"ae_n_train": 20000, "ae_epochs": 15, "n_heldout": 5000, "scale_n": 10000},
+        "full": {"ae_n_train": 200000, "ae_epochs": 15, "n_heldout": 10000, "scale_n": 100000},
     },
     # 04-06: walks in Z, forgetting windows, vector arithmetic (walks/frames, samples labelled and scored, triples).
     "latent_walks": {
