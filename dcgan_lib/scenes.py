@@ -266,9 +266,14 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
 
     mx, my = fx, cy + 9.5
     lips = torch.tensor([0.62, 0.16, 0.16]).expand(b, 3)
-    grin = (_ellipse(mx, my, 5.6, 3.4) - _ellipse(mx, my - 2.2, 6.4, 2.8)).clamp(min=0)                # curved
+    # A smile is an open, toothy grin (as most smiles in CelebA are), wide enough to survive a 64×64 generator;
+    # a neutral mouth is a thin straight line.
+    grin = _ellipse(mx, my, 6.5, 4.2) * _rect(mx - 8, my - 1.2, mx + 8, my + 6)                       # open mouth
+    teeth = _rect(mx - 4.8, my - 1.2, mx + 4.8, my + 0.9)
     straight = _rect(mx - 4.5, my - 0.2, mx + 4.5, my + 1.4)
     _paint(img, grin * _c(smile) + straight * _c(1 - smile), lips)
+    _paint(img, grin * _ellipse(mx, my + 1, 4.5, 2.6) * _c(smile), lips * 0.35)                       # mouth inside
+    _paint(img, teeth * grin * _c(smile), white)                                                        # teeth
 
     attributes = {"smile": smile, "glasses": glasses, "long_hair": long_hair, "yaw": yaw,
                   "hair_color": hair_colour.float(), "skin_tone": skin_tone.float()}
