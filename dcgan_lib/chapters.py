@@ -34,3 +34,28 @@ def resolve(names: list[str]) -> list[Path]:
             raise ValueError(f"Unknown chapter {name!r}: the chapters are {', '.join(known)}.")
         paths.append(known[key])
     return paths
+
+
+def repository_url() -> str:
+    """The book's repository as _config.yml names it: the one place the Colab install cell takes it from."""
+    import yaml
+
+    return yaml.safe_load((book_dir().parent / "_config.yml").read_text())["repository"]["url"]
+
+
+def colab_cell_source() -> str:
+    """Every chapter's first code cell: on Colab only, install dcgan_lib, name the device and choose the profile."""
+    return ("# Colab only: install the book's library, name the device, choose the profile (nothing elsewhere).\n"
+            "import sys\n\n"
+            'if "google.colab" in sys.modules:\n'
+            "    import subprocess\n"
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+            f'                    "git+{repository_url()}"], check=True)\n'
+            "    from dcgan_lib.colab import setup\n"
+            "    setup()  # sets DCGAN_PROFILE, which the parameters cell reads")
+
+
+def run_time_cell_source(notebook: str | Path) -> str:
+    """The cell under a chapter's parameters cell that shows its measured run times (dcgan_lib.timings)."""
+    return ("from dcgan_lib.timings import run_time_note\n\n"
+            f'run_time_note("{Path(notebook).stem}")')

@@ -1,11 +1,16 @@
 """The chapters themselves: stored clean, and every checked output has a reference."""
 import json
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from dcgan_lib.chapters import colab_cell_source, run_time_cell_source
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 
 def test_there_are_chapters():
@@ -41,22 +46,60 @@ def test_chapter_has_parameters_cell_and_exercises(path):
     assert any("solution" in t for t in tags), "solutions go in cells tagged 'solution'"
 
 
-def colab_cell_source() -> str:
-    """The first code cell every chapter must have: install dcgan_lib from the repository in _config.yml."""
-    url = next(line.split("url:")[1].strip() for line in (ROOT / "_config.yml").read_text().splitlines()
-               if line.strip().startswith("url:"))
-    return ("# Colab only: install the book's library (does nothing elsewhere).\n"
-            "import sys\n\n"
-            'if "google.colab" in sys.modules:\n'
-            "    import subprocess\n"
-            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
-            f'                    "git+{url}"], check=True)')
+# Chapters the lead is still editing: they get the standard cells with `python tools/standard_cells.py <notebook>`.
+# strict: once a chapter conforms, its xfail turns into a failure until it is taken off this list.
+PENDING_STANDARD_CELLS = {"03_deduplication.ipynb", "06_vector_arithmetic.ipynb", "10_training_at_scale.ipynb"}
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def standard(path):
+    """The chapter as a test parameter, expected to fail the standard-cell checks while it is pending."""
+    marks = [pytest.mark.xfail(strict=True, reason="standard cells not applied yet")] \
+        if path.name in PENDING_STANDARD_CELLS else []
+    return pytest.param(path, marks=marks, id=path.name)
+
+
+@pytest.mark.parametrize("path", [standard(p) for p in CHAPTERS])
 def test_first_code_cell_installs_from_the_configured_repository(path):
     nb = json.loads(path.read_text())
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
     assert "".join(first["source"]) == colab_cell_source(), \
-        f"{path.name}: the first code cell must be the Colab install cell for the repository in _config.yml"
+        f"{path.name}: the first code cell must be the Colab cell: run `python tools/standard_cells.py {path}`"
     assert "remove-cell" in first.get("metadata", {}).get("tags", [])
+
+
+def test_the_colab_cell_takes_the_repository_from_the_config():
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert f'"git+{url}"' in colab_cell_source() and colab_cell_source().count("git+") == 1
+    assert "from dcgan_lib.colab import setup" in colab_cell_source()
+
+
+@pytest.mark.parametrize("path", [standard(p) for p in CHAPTERS if p.stem[:2].isdigit()])
+def test_chapter_shows_its_run_time_under_the_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    params = next(i for i, c in enumerate(code) if "parameters" in c.get("metadata", {}).get("tags", []))
+    after = code[params + 1]
+    assert "".join(after["source"]) == run_time_cell_source(path), \
+        f"{path.name}: no run-time cell after the parameters cell: run `python tools/standard_cells.py {path}`"
+    assert after["metadata"].get("tags") == ["remove-input"]
+
+
+def test_standard_cells_tool_is_idempotent_and_moves_references(tmp_path, monkeypatch):
+    import standard_cells
+
+    chapter = tmp_path / "01_architecture.ipynb"
+    nb = json.loads((ROOT / "book" / "01_architecture.ipynb").read_text())
+    nb["cells"] = [c for c in nb["cells"] if not "".join(c["source"]).startswith(standard_cells.RUN_TIME_MARKER)]
+    checked = next(c for c in nb["cells"] if "NBVAL_CHECK_OUTPUT" in "".join(c["source"]))
+    chapter.write_text(json.dumps(nb))
+    (tmp_path / "tests" / "notebook_outputs").mkdir(parents=True)
+    (tmp_path / "tests" / "notebook_outputs" / chapter.name).with_suffix(".json").write_text(
+        json.dumps({checked["id"]: ["expected"]}))
+    monkeypatch.setattr(standard_cells, "ROOT", tmp_path)
+    assert "run-time cell inserted, ids renumbered" in standard_cells.standardise(chapter)
+    assert standard_cells.standardise(chapter) == []
+    after = json.loads(chapter.read_text())["cells"]
+    new_id = next(c["id"] for c in after if c["source"] == checked["source"])
+    assert json.loads((tmp_path / "tests" / "notebook_outputs" / "01_architecture.json").read_text()) == \
+        {new_id: ["expected"]}
+    assert [c["id"] for c in after] == [f"architecture-{i:02d}" for i in range(len(after))]
