@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-browser book references benchmark clean-book
+.PHONY: venv test test-browser book book-from book-times run-times references benchmark clean-book
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,22 @@ test-browser: venv
 # Execute every chapter at the `book` profile and render HTML into _build/html; a failing cell fails the build.
 book: venv
 	DCGAN_PROFILE=book DCGAN_PROGRESS=0 $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+
+# Render a run folder's executed notebooks (python -m dcgan_lib.run) in place of their chapters, without
+# executing them again; the other chapters execute at `book`, sharing this build's cache. E.g. RUN=runs/full.
+book-from: venv
+	@test -n "$(RUN)" || { echo "usage: make book-from RUN=runs/full"; exit 2; }
+	$(PY) -m dcgan_lib.publish $(RUN) _build/staging
+	DCGAN_PROFILE=book DCGAN_PROGRESS=0 $(VENV)/bin/jupyter-book build _build/staging --path-output _build/book-from --warningiserror --keep-going
+	@echo "The book with the run's notebooks: _build/book-from/_build/html/index.html"
+
+# After `make book`: record each chapter's execution time in that build (book profile) in dcgan_lib/run_times.json.
+book-times: venv
+	$(PY) -m dcgan_lib.timings --from-build _build/.jupyter_cache --profile book
+
+# Time each chapter alone from an empty cache with papermill: PROFILE=ci (default) or book, CHAPTERS=a,b to choose.
+run-times: venv
+	$(PY) -m dcgan_lib.timings --profile $(or $(PROFILE),ci) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 # Re-record the expected outputs of the chapters' `# NBVAL_CHECK_OUTPUT` cells.
 references: venv

@@ -3,7 +3,8 @@
     python -m dcgan_lib.run --profile full --chapters training,latent_walks --param DATASET=celeba --data-dir /data
 
 Every argument is checked before any work starts. Executed notebooks and the chapters' recorded metrics are
-written under --out (default runs/<profile>); `make book-from RUN=<that folder>` renders them as the book.
+written under --out (default runs/<profile>); `make book-from RUN=<that folder>` renders them as the book
+(dcgan_lib.publish). Include `results` in --chapters for a results page of the run's own figures.
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or Path("runs") / args.profile).resolve()
     out.mkdir(parents=True, exist_ok=True)
     os.environ["DCGAN_RUNS_DIR"] = str(out / "runs")
+    os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the executed notebooks
     if args.data_dir:
         os.environ["DCGAN_DATA_DIR"] = str(Path(args.data_dir).resolve())
     for i, notebook in enumerate(notebooks, 1):
