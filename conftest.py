@@ -1,6 +1,6 @@
 """pytest set-up for the whole repository.
 
-* Chapters run at the `ci` profile unless DCGAN_PROFILE says otherwise.
+* Chapters run at the `ci` profile unless DCGAN_PROFILE says otherwise, without progress bars (DCGAN_PROGRESS=0).
 * Notebooks are stored without outputs, so nbval has nothing to compare a `# NBVAL_CHECK_OUTPUT` cell against.
   The expected outputs of those cells live in tests/notebook_outputs/<chapter>.json (regenerate them with
   `make references`), and are put back into each notebook as nbval reads it.
@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 
 os.environ.setdefault("DCGAN_PROFILE", "ci")
+os.environ.setdefault("DCGAN_PROGRESS", "0")  # no progress widgets in the kernels nbval compares (nobody watches them)
 REFERENCE_DIR = Path(__file__).parent / "tests" / "notebook_outputs"
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
 
