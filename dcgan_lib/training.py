@@ -2,7 +2,8 @@
 
 The loop is the one of pytorch/examples' dcgan: (1) update D on a real and a fake batch, (2) update G
 to make D call its fakes real. Around it: checkpoints that resume exactly, a NaN guard, sample grids
-after every epoch and speed switches (channels_last, bf16 autocast and fused Adam on CUDA).
+after every epoch, speed switches (channels_last, bf16 autocast and fused Adam on CUDA, torch.compile) and
+data parallelism over several processes when launched by torchrun (see dcgan_lib.distributed).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoints
 from .data import ImageDataset, check_channels, load_dataset
+from .distributed import World, parallel
 from .models import Discriminator, Generator, sample_z
 
 HISTORY_KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
@@ -154,7 +156,8 @@ def epoch_batches(data: torch.Tensor | torch.utils.data.Dataset, order: torch.Te
                 batch = batch.float().div_(127.5).sub_(1)
             yield batch.contiguous(memory_format=memory_format)
         return
-    workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
+    cpus_per_process = (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    workers = min(8, max(1, cpus_per_process)) if device.type == "cuda" else 0
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, order.tolist()), batch_size, drop_last=True,
                                          num_workers=workers, pin_memory=device.type == "cuda")
     for images, *_ in loader:
@@ -164,14 +167,18 @@ def epoch_batches(data: torch.Tensor | torch.utils.data.Dataset, order: torch.Te
 def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device | None = None,
           data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
           stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
-          channels_last: bool = True, precision: str = "auto") -> TrainResult:
+          channels_last: bool = True, precision: str = "auto", compile: bool = False,
+          sync_batchnorm: bool = False) -> TrainResult:
     """Train a DCGAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
 
     A checkpoint is written after every epoch and, with `checkpoint_every=k`, every k steps within an epoch.
     `data` defaults to `load_dataset(config.dataset, ...)`; `stop_after_epoch` stops early (as an interruption
-    would); `precision` is 'auto' (bf16 autocast on a CUDA device that supports it, else fp32), 'fp32' or 'bf16'.
+    would); `precision` is 'auto' (bf16 autocast on a CUDA device that supports it, else fp32), 'fp32' or 'bf16';
+    `compile` applies torch.compile to G and D. Launched by torchrun, each process trains on its share of every
+    batch of config.batch_size (the global batch) and process 0 alone writes files; see dcgan_lib.distributed.
     """
     device, run_dir = pick_device(device), Path(run_dir)
+    world = World.current()  # this process's rank among the processes torchrun started (rank 0 of 1 without it)
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -196,10 +203,14 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
         checkpoints.set_rng_state(state["rng"], data_rng, z_rng)
         history, start_epoch = state["history"], state["epoch"]
         skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
-    else:
+    elif world.is_main:
         save_generator_snapshot(G, run_dir, 0)
+    # The modules the steps call: DDP wrappers when there are several processes, compiled if asked.
+    G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (G, D))
 
     def save_checkpoint(epochs_done: int, step_in_epoch: int = 0, epoch_start_rng: torch.Tensor | None = None):
+        if not world.is_main:
+            return
         checkpoints.save_atomic({
             "config": asdict(config), "epoch": epochs_done, "step": len(history["loss_d"]),
             "step_in_epoch": step_in_epoch, "epoch_rng": epoch_start_rng, "history": history,
@@ -214,29 +225,34 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     bar = tqdm(total=steps_per_epoch * config.epochs, initial=len(history["loss_d"]), unit="step",
-               desc=f"DCGAN on {config.dataset}", disable=not show_progress(progress), dynamic_ncols=True)
+               desc=f"DCGAN on {config.dataset}", disable=not (show_progress(progress) and world.is_main),
+               dynamic_ncols=True)
     G.train(), D.train()
     for epoch in range(start_epoch, last_epoch):
         if skip_steps:  # resuming within an epoch: replay its shuffle, skip the steps already done
             data_rng.set_state(epoch_rng)
         epoch_rng = data_rng.get_state()
         order = torch.randperm(len(data), generator=data_rng)[skip_steps * config.batch_size:]
+        order = world.shard(order, config.batch_size)  # this process's share of every batch (all of it alone)
         pending = []
-        for step, real in enumerate(epoch_batches(data, order, config.batch_size, device, channels_last),
-                                    start=skip_steps + 1):
-            z = sample_z(len(real), config.nz, config.prior, generator=z_rng).to(device, non_blocking=True)
-            pending.append(train_step(G, D, opt_g, opt_d, real, z, autocast))
+        for step, real in enumerate(epoch_batches(data, order, world.local_batch(config.batch_size), device,
+                                                  channels_last), start=skip_steps + 1):
+            z = sample_z(config.batch_size, config.nz, config.prior, generator=z_rng)
+            z = world.part(z).to(device, non_blocking=True)  # every process draws the batch's noise, keeps its rows
+            pending.append(train_step(G_step, D_step, opt_g, opt_d, real, z, autocast))
             if len(pending) == 10:  # sync with the device only every few steps
-                _flush(pending, history, bar, run_dir, epoch)
+                _flush(pending, history, bar, run_dir, epoch, world)
             if checkpoint_every and step % checkpoint_every == 0 and step < steps_per_epoch:
-                _flush(pending, history, bar, run_dir, epoch)
+                _flush(pending, history, bar, run_dir, epoch, world)
                 save_checkpoint(epoch, step, epoch_rng)
-        _flush(pending, history, bar, run_dir, epoch)
+        _flush(pending, history, bar, run_dir, epoch, world)
         skip_steps = 0
-        save_generator_snapshot(G, run_dir, epoch + 1)
-        save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png")
+        if world.is_main:
+            save_generator_snapshot(G, run_dir, epoch + 1)
+            save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png")
         save_checkpoint(epoch + 1)
     bar.close()
+    world.barrier()  # when train returns on any process, process 0's last checkpoint is written
     return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z)
 
 
@@ -258,11 +274,12 @@ def _training_data(config: TrainConfig, data, device: torch.device):
     return data.to(device) if isinstance(data, torch.Tensor) else data
 
 
-def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int) -> None:
-    """Move pending step statistics to the history, update the progress bar and stop on NaN/inf."""
+def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int,
+           world: World = World()) -> None:
+    """Move pending step statistics (averaged over processes) to the history, update the bar, stop on NaN/inf."""
     if not pending:
         return
-    stats = torch.stack(pending).cpu()
+    stats = world.mean(torch.stack(pending)).cpu()
     pending.clear()
     if not torch.isfinite(stats[:, :2]).all():
         step = len(history["loss_d"]) + int((~torch.isfinite(stats[:, :2]).all(1)).nonzero()[0])
