@@ -72,10 +72,15 @@ def _entry(record: dict | None, profile: str) -> str:
     text = f"`{profile}` {format_seconds(record['seconds'])}"
     if record["cache"] == "shared":
         text += " (in a book build, reusing trained models)"
-    load = record.get("load_avg")
-    if load and record.get("cpu_count") and load[0] > 1.5 * record["cpu_count"]:
-        text += f" (machine busy: load {load[0]:.1f})"
+    if busy(record):
+        text += f" (machine busy: load {record['load_avg'][0]:.1f})"
     return text
+
+
+def busy(record: dict) -> bool:
+    """Whether the machine was busy with other work while measuring (1-minute load above 1.5× its CPUs)."""
+    load = record.get("load_avg")
+    return bool(load and record.get("cpu_count") and load[0] > 1.5 * record["cpu_count"])
 
 
 def chapter_note(chapter: str, records: list[dict] | None = None) -> str:
@@ -120,11 +125,22 @@ def markdown_table(records: list[dict] | None = None, stems: list[str] | None = 
         cells = []
         for hardware, profile in (("cpu", "ci"), ("cpu", "book"), ("gpu", "book"), ("gpu", "full")):
             r = _best(records, stem, profile, hardware)
-            cells.append("–" if r is None else format_seconds(r["seconds"]) + ("" if r["cache"] == "cold" else " *"))
+            cells.append("–" if r is None else format_seconds(r["seconds"]) + ("" if r["cache"] == "cold" else " *")
+                         + (" †" if r is not None and busy(r) else ""))
         rows.append(f"| {stem} | " + " | ".join(cells) + " |")
     machines = sorted({f"{r['cpu_count']}-core CPU" if r["hardware"] == "cpu" else r["device"] for r in records})
     return ("\n".join(rows) + "\n\nMeasured each chapter alone from an empty cache, except * (in a book build, "
-            "reusing trained models); – not measured yet. Machines: " + (", ".join(machines) or "none yet") + ".\n")
+            "reusing trained models); † on a busy machine (load above 1.5× its CPUs: slower than on a quiet one); "
+            "– not measured yet. Machines: " + (", ".join(machines) or "none yet") + ".\n")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's processor or architecture."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def machine() -> dict:
@@ -133,7 +149,7 @@ def machine() -> dict:
 
     gpu = torch.cuda.is_available()
     return {"hardware": "gpu" if gpu else "cpu",
-            "device": torch.cuda.get_device_name(0) if gpu else (platform.processor() or platform.machine()),
+            "device": torch.cuda.get_device_name(0) if gpu else cpu_name(),
             "cpu_count": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()],
             "torch": torch.__version__}
 
