@@ -84,14 +84,25 @@ def prepare_images(images: Tensor, value_range: tuple[float, float] = (-1.0, 1.0
         lo, hi = value_range
     else:
         raise DedupError(f"images must be uint8 or floating point, got {images.dtype}")
-    x = x.float()
     if s % INPUT_SIZE == 0:
-        if s != INPUT_SIZE:
-            x = F.avg_pool2d(x, s // INPUT_SIZE)
+        k = s // INPUT_SIZE
+        x = _block_mean_uint8(x, k) if images.dtype == torch.uint8 and k > 1 else \
+            (F.avg_pool2d(x.float(), k) if k > 1 else x.float())
     else:
+        x = x.float()
         x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
     x = x.mul_(2.0 / (hi - lo)).sub_(2.0 * lo / (hi - lo) + 1.0)
     return x.expand(-1, 3, -1, -1) if c == 1 else x
+
+
+def _block_mean_uint8(x: Tensor, k: int) -> Tensor:
+    """Mean of each k×k block of uint8 images, by integer additions of strided views: several times faster on a
+    CPU than converting every pixel to float and average-pooling (the hashing pipeline's bottleneck)."""
+    acc = torch.int16 if k * k * 255 <= torch.iinfo(torch.int16).max else torch.int32
+    x = x.to(acc)
+    rows = sum(x[:, :, i::k, :] for i in range(k))
+    blocks = sum(rows[:, :, :, j::k] for j in range(k))
+    return blocks.float().div_(k * k)
 
 
 def _item_to_tensor(item) -> Tensor:
@@ -206,6 +217,12 @@ class HashAutoencoder(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """ReLU code activations [N, code_size] of prepared images ([N, 3, 32, 32] or [N, 3072], in [-1, 1])."""
         return F.relu(self.encoder(x.reshape(len(x), -1) - self.mean))
+
+    def preactivation(self, x: Tensor) -> Tensor:
+        """The code units' inputs before the ReLU, with the mean folded into the bias (one matrix product): for
+        a threshold t ≥ 0, ``preactivation(x) > t`` gives the same bits as ``encode(x) > t``, faster."""
+        bias = self.encoder.bias - self.encoder.weight @ self.mean
+        return F.linear(x.reshape(len(x), -1), self.encoder.weight, bias)
 
     def decode(self, code: Tensor) -> Tensor:
         """Reconstructed images [N, 3, 32, 32] from codes."""
@@ -365,9 +382,11 @@ def hash_images(images: Tensor | ImageDataset | torch.utils.data.Dataset, model:
     n = _length(images)
     out = torch.empty(n, math.ceil(model.code_size / 8), dtype=torch.uint8)
     start = 0
+    nonnegative = bool(torch.all(torch.as_tensor(threshold) >= 0))   # then the ReLU can be skipped
     with tqdm(total=n, desc="hashing", unit="img", disable=not show_progress(progress)) as bar:
         for batch in iter_batches(images, batch_size, value_range, num_workers):
-            codes = model.encode(batch.to(device)).cpu()
+            batch = batch.to(device)
+            codes = (model.preactivation(batch) if nonnegative else model.encode(batch)).cpu()
             out[start:start + len(batch)] = pack_bits(binarize(codes, threshold))
             start += len(batch)
             bar.update(len(batch))

@@ -237,3 +237,19 @@ def test_corruption_shifts_and_keeps_shape():
     for i in range(16):   # each image is its input shifted by at most one pixel (edges replicated)
         padded = torch.nn.functional.pad(x[i:i + 1], (1, 1, 1, 1), mode="replicate")[0]
         assert any(torch.equal(y[i], padded[:, dy:dy + 32, dx:dx + 32]) for dy in range(3) for dx in range(3))
+
+
+@pytest.mark.parametrize("size", [64, 128, 512])
+def test_prepare_images_uint8_fast_downsampling_equals_average_pooling(size):
+    images = torch.randint(0, 256, (3, 3, size, size), dtype=torch.uint8)
+    expected = torch.nn.functional.avg_pool2d(images.float(), size // 32) / 127.5 - 1
+    torch.testing.assert_close(dedup.prepare_images(images), expected, atol=1e-5, rtol=0)
+
+
+def test_preactivation_bits_equal_relu_code_bits():
+    torch.manual_seed(0)
+    model = HashAutoencoder()
+    model.mean.normal_()
+    x = torch.randn(64, 3, 32, 32)
+    for threshold in (0.0, 0.1):
+        assert torch.equal(model.preactivation(x) > threshold, model.encode(x) > threshold)
