@@ -36,7 +36,7 @@ OFFLINE_SIZES = (32, 64)
 REAL_SIZES = (32, 64, 128)
 DEFAULT_N = 20000        # default size of a generated dataset
 CHUNK = 256              # images drawn at once (small chunks stay in cache: much faster)
-CACHE_VERSION = 3        # bump when a generator changes, so stale caches are not reused
+CACHE_VERSION = 4        # bump when a generator changes, so stale caches are not reused
 
 REAL_CHANNELS = {"mnist": 1, "cifar10": 3, "svhn": 3, "celeba": 3, "lsun": 3, "folder": 3}
 

@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checkpoints
-from .data import ImageDataset, load_dataset
+from .data import CACHE_VERSION, ImageDataset, load_dataset
 from .paths import runs_dir
 from .profiles import Profile, get_profile
 from .training import show_progress
@@ -169,7 +169,7 @@ def pretrained_judge(dataset_name: str, profile: str | Profile | None = None,
         raise ValueError(f"No judge for {dataset_name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = 32 if dataset_name in ("objects10", "digits") else profile.image_size
-    path = runs_dir() / "judges" / f"{dataset_name}-{image_size}-n{profile.judge_n_train}-e{profile.judge_epochs}.pt"
+    path = runs_dir() / "judges" / f"{dataset_name}-{image_size}-n{profile.judge_n_train}-e{profile.judge_epochs}-data{CACHE_VERSION}.pt"
     if path.exists():
         state = checkpoints.load(path)
         spec = JUDGE_SPECS[dataset_name]

@@ -257,11 +257,13 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
         _paint(img, _rect(ex - 2.5, eye_y - 5.5, ex + 2.5, eye_y - 4.3), hair * 0.8)                    # eyebrow
         _paint(img, _ellipse(ex, eye_y, 2.6, 1.7), white)
         _paint(img, _ellipse(ex + 0.9 * yaw, eye_y, 1.4, 1.4), dark)
-        ring = (_ellipse(ex, eye_y, 4.6, 3.8) - _ellipse(ex, eye_y, 3.1, 2.4)).clamp(min=0)
-        _paint(img, ring * _c(glasses), dark)                                                            # glasses
-        temple_x0, temple_x1 = (cx - rx, ex - 4.4) if side < 0 else (ex + 4.4, cx + rx)
-        _paint(img, _rect(temple_x0, eye_y - 1.3, temple_x1, eye_y - 0.3) * _c(glasses), dark)          # temples
-    _paint(img, _rect(fx - spacing + 4.2, eye_y - 1, fx + spacing - 4.2, eye_y + 0.3) * _c(glasses), dark)  # bridge
+        # glasses: thick dark frames over tinted lenses, bold enough for a 64×64 generator to draw
+        _paint(img, _ellipse(ex, eye_y, 3.6, 2.8) * _c(glasses) * 0.45, dark)                            # lenses
+        ring = (_ellipse(ex, eye_y, 5.0, 4.1) - _ellipse(ex, eye_y, 3.4, 2.6)).clamp(min=0)
+        _paint(img, ring * _c(glasses), dark)                                                            # frames
+        temple_x0, temple_x1 = (cx - rx, ex - 4.8) if side < 0 else (ex + 4.8, cx + rx)
+        _paint(img, _rect(temple_x0, eye_y - 1.6, temple_x1, eye_y - 0.2) * _c(glasses), dark)          # temples
+    _paint(img, _rect(fx - spacing + 4.2, eye_y - 1.3, fx + spacing - 4.2, eye_y + 0.5) * _c(glasses), dark)  # bridge
     _paint(img, _ellipse(fx + 1.5 * yaw, cy + 4, 1.6, 2.8), skin * 0.78)                                  # nose
 
     mx, my = fx, cy + 9.5
