@@ -8,9 +8,13 @@ alternating rounds, so that every setting sees the same machine load. The FLOPs 
 """
 from __future__ import annotations
 
+import os
 import platform
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +63,13 @@ def ladder(precision: str = "fp32", compile: bool = False, compile_mode: str = "
         settings.append(Setting("+ torch.compile", channels_last=True, precision=precision, compile=True,
                                 compile_mode=compile_mode))
     return settings
+
+
+def trainer_setting(device: str | torch.device) -> Setting:
+    """The setting `dcgan_lib.training.train` runs with its defaults on `device` (channels_last; bf16 on CUDA)."""
+    device = torch.device(device)
+    precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    return next(s for s in ladder(precision) if s.channels_last and s.precision == precision)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -185,8 +196,10 @@ def measure(settings: list[Setting], config: TrainConfig, device: str | torch.de
             rounds: int = 2, warmup: int = 2, n_images: int | None = None) -> list[dict]:
     """Images per second of each setting, timed in `rounds` alternating rounds of `steps` steps after `warmup`.
 
-    Returns one dict per setting: name, images_per_second, seconds_per_step and warmup_seconds (the warm-up
-    steps, which include torch.compile's compilation: `compile_seconds` is that minus ordinary steps).
+    The speed is that of each setting's fastest round: other work on the machine can only slow a round down
+    (the reasoning of Python's timeit). Returns one dict per setting: name, images_per_second,
+    seconds_per_step, round_seconds and warmup_seconds (the warm-up steps, which include torch.compile's
+    compilation: `compile_seconds` is that minus ordinary steps).
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -194,16 +207,16 @@ def measure(settings: list[Setting], config: TrainConfig, device: str | torch.de
     data = random_dataset(n_images or config.batch_size * 8, config.image_size, config.nc)
     runners = [Runner(s, config, data, device) for s in settings]
     warm = [r.run(warmup) for r in runners]
-    seconds = [0.0] * len(runners)
+    times = [[] for _ in runners]
     for _ in range(rounds):
         for i, r in enumerate(runners):
-            seconds[i] += r.run(steps)
+            times[i].append(r.run(steps))
     rows = []
-    for s, w, t in zip(settings, warm, seconds):
-        per_step = t / (steps * rounds)
+    for s, w, t in zip(settings, warm, times):
+        per_step = min(t) / steps
         row = {"name": s.name, "loop": s.loop, "channels_last": s.channels_last, "precision": s.precision,
                "compile": s.compile, "images_per_second": config.batch_size / per_step,
-               "seconds_per_step": per_step, "warmup_seconds": w}
+               "seconds_per_step": per_step, "round_seconds": t, "warmup_seconds": w}
         if s.compile:
             row["compile_seconds"] = max(0.0, w - warmup * per_step)
         rows.append(row)
@@ -288,6 +301,20 @@ OP_KINDS = {  # profiler op-name fragments -> kind; first match wins
 }
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Within the block, drop what C++ code writes straight to file descriptor 2 (the profiler's log lines)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def time_by_kind(setting: Setting, config: TrainConfig, device: str | torch.device, steps: int = 2) -> dict:
     """Profile `steps` steps of a setting: seconds per step spent in each kind of operator, and operator calls.
 
@@ -301,11 +328,13 @@ def time_by_kind(setting: Setting, config: TrainConfig, device: str | torch.devi
     runner = Runner(setting, config, random_dataset(config.batch_size * 2, config.image_size, config.nc), device)
     runner.run(1)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with profile(activities=activities) as prof:
-        runner.run(steps)
+    with _native_stderr_silenced():
+        with profile(activities=activities) as prof:
+            runner.run(steps)
+        events = prof.key_averages()
     kinds = dict.fromkeys([*OP_KINDS, "other"], 0.0)
     calls = 0
-    for event in prof.key_averages():
+    for event in events:
         if device.type == "cuda":
             seconds = event.self_device_time_total / 1e6
             if seconds <= 0:

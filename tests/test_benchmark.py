@@ -62,6 +62,7 @@ def test_forward_flops_by_layer():
 def test_settings_are_checked():
     assert [s.loop for s in speed.ladder("bf16", compile=True)] == ["plain"] + ["library"] * 4
     assert speed.ladder()[-1].channels_last and not speed.ladder()[1].channels_last
+    assert speed.trainer_setting("cpu") == speed.ladder()[2]  # what train() runs on a CPU: channels_last, fp32
     with pytest.raises(ValueError, match="precision"):
         speed.ladder("fp16")
     with pytest.raises(ValueError, match="reference"):
@@ -84,6 +85,7 @@ def test_benchmark_runs_on_cpu_and_reports_every_field(capsys):
     for row in report["settings"]:
         assert math.isfinite(row["images_per_second"]) and row["images_per_second"] > 0
         assert 0 < row["fraction_of_bf16_matmul"] < 10
+        assert len(row["round_seconds"]) == 1 and row["seconds_per_step"] == row["round_seconds"][0]
     assert report["settings"][0]["speedup"] == 1.0
 
 
