@@ -117,7 +117,7 @@ def run_time_note(notebook: str) -> RunTimeNote:
 
 
 def markdown_table(records: list[dict] | None = None, stems: list[str] | None = None) -> str:
-    """Every chapter's run times as a markdown table (the instructor's guide includes it)."""
+    """The measured chapters' run times as a markdown table (the instructor's guide includes it)."""
     records = run_times() if records is None else records
     stems = stems or sorted({r["chapter"] for r in records})
     rows = ["| chapter | CPU, `ci` | CPU, `book` | GPU, `book` | GPU, `full` |", "|---|---|---|---|---|"]
@@ -214,8 +214,7 @@ def write_table(records: list[dict]) -> Path | None:
     root = repo_root()
     if root is None:
         return None
-    numbered = [p.stem for p in chapters().values() if p.stem[:2].isdigit()]
-    (root / TABLE_FILE).write_text(markdown_table(records, numbered))
+    (root / TABLE_FILE).write_text(markdown_table(records))
     return root / TABLE_FILE
 
 

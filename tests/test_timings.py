@@ -52,9 +52,8 @@ def test_recorded_times_name_real_chapters_and_the_table_is_up_to_date():
     records = timings.run_times()
     assert {r["chapter"] for r in records} <= stems
     assert all(r["seconds"] > 0 and r["hardware"] in ("cpu", "gpu") and r["cpu_count"] for r in records)
-    numbered = [p.stem for p in chapters().values() if p.stem[:2].isdigit()]
     table = timings.repo_root() / timings.TABLE_FILE
-    assert table.read_text() == timings.markdown_table(records, numbered), \
+    assert table.read_text() == timings.markdown_table(records), \
         "book/_run_times.md is stale: run `python -m dcgan_lib.timings --table`"
 
 
