@@ -115,6 +115,17 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
                  "dcgan_epochs": 25, "fc_width": 512, "fc_epochs": 50, "samples_small": 50000,
                  "samples_large": 10_000_000},
     },
+    # 10: training speed. The timed model (image size, width, batch), timed steps per round, alternating rounds and
+    # warm-up steps, whether to time torch.compile (0/1), the batch sizes of the fixed-cost sweep (sweep_min doubled
+    # sweep_n - 1 times), images for the data-loading comparison, and the two-process torchrun demonstration's data.
+    "training_at_scale": {
+        "ci": {"image_size": 32, "width": 8, "batch_size": 32, "steps": 2, "rounds": 2, "warmup": 1, "compile": 0,
+               "sweep_min": 8, "sweep_n": 3, "loader_images": 64, "ddp_n_train": 64, "ddp_batch_size": 32},
+        "book": {"image_size": 64, "width": 32, "batch_size": 128, "steps": 1, "rounds": 5, "warmup": 1, "compile": 1,
+                 "sweep_min": 16, "sweep_n": 3, "loader_images": 256, "ddp_n_train": 256, "ddp_batch_size": 64},
+        "full": {"image_size": 64, "width": 64, "batch_size": 128, "steps": 10, "rounds": 3, "warmup": 5, "compile": 1,
+                 "sweep_min": 16, "sweep_n": 5, "loader_images": 2048, "ddp_n_train": 256, "ddp_batch_size": 64},
+    },
 }
 
 
