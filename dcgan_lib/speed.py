@@ -319,15 +319,18 @@ def time_by_kind(setting: Setting, config: TrainConfig, device: str | torch.devi
     """Profile `steps` steps of a setting: seconds per step spent in each kind of operator, and operator calls.
 
     Kinds: convolution, matrix multiply, batch norm, optimizer, and everything else (activations, losses,
-    copies: element-wise work limited by memory traffic). On CUDA the times are kernel times and `calls` counts
-    kernel launches; on the CPU they are operator self-times and `calls` counts operator calls.
+    copies: element-wise work limited by memory traffic), told apart by the name of the PyTorch operator. On the
+    CPU the times are operators' own times and `calls` counts operator calls; on CUDA the times are those of the
+    kernels each operator launched, and `calls` counts kernel launches.
     """
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     device = torch.device(device)
+    cuda = device.type == "cuda"
     runner = Runner(setting, config, random_dataset(config.batch_size * 2, config.image_size, config.nc), device)
     runner.run(1)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with _native_stderr_silenced():
         with profile(activities=activities) as prof:
             runner.run(steps)
@@ -335,15 +338,11 @@ def time_by_kind(setting: Setting, config: TrainConfig, device: str | torch.devi
     kinds = dict.fromkeys([*OP_KINDS, "other"], 0.0)
     calls = 0
     for event in events:
-        if device.type == "cuda":
-            seconds = event.self_device_time_total / 1e6
-            if seconds <= 0:
-                continue
-        else:
-            if not event.key.startswith("aten::"):
-                continue
-            seconds = event.self_cpu_time_total / 1e6
-        calls += event.count
+        if (event.device_type == DeviceType.CUDA) if cuda else event.key.startswith("aten::"):
+            calls += event.count  # kernels launched (CUDA) or operators called (CPU)
+        if not event.key.startswith("aten::"):
+            continue
+        seconds = (event.self_device_time_total if cuda else event.self_cpu_time_total) / 1e6
         kind = next((k for k, frags in OP_KINDS.items() if any(f in event.key.lower() for f in frags)), "other")
         kinds[kind] += seconds
     return {"seconds_per_step": {k: v / steps for k, v in kinds.items()}, "calls_per_step": calls / steps}
