@@ -103,3 +103,22 @@ def test_standard_cells_tool_is_idempotent_and_moves_references(tmp_path, monkey
     assert json.loads((tmp_path / "tests" / "notebook_outputs" / "01_architecture.json").read_text()) == \
         {new_id: ["expected"]}
     assert [c["id"] for c in after] == [f"architecture-{i:02d}" for i in range(len(after))]
+
+
+def _toc_files() -> list[str]:
+    """Every file the book's table of contents lists, as a path relative to the repository root."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+def test_instructors_guide_lists_every_chapter_and_what_is_outside_the_book():
+    guide = (ROOT / "book" / "instructors.md").read_text()
+    numbered = [p for p in CHAPTERS if p.stem[:2].isdigit()]
+    in_toc = {Path(f).name for f in _toc_files()}
+    unlisted = [p.name for p in numbered if p.stem in in_toc and f"]({p.name})" not in guide]
+    assert not unlisted, f"book/instructors.md has no row for {unlisted}: add them to its chapter table"
+    outside = [p.name for p in numbered if p.stem not in in_toc]
+    unmentioned = [name for name in outside if f"book/{name}" not in guide]
+    assert not unmentioned, f"book/instructors.md should say that {unmentioned} are outside the rendered book"
+    stale = [p.name for p in numbered if p.stem in in_toc and f"book/{p.name}" in guide]
+    assert not stale, f"book/instructors.md still calls {stale} outside the book, but _toc.yml lists them"
