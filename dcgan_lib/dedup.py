@@ -16,6 +16,7 @@ duplicates, found in linear time by grouping on the code. This module provides
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -465,40 +466,108 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 
 def near_pairs(packed: Tensor, radius: int, bands: int | None = None, code_size: int | None = None,
-               max_pairs: int = 4_000_000) -> tuple[Tensor, Tensor]:
+               max_pairs: int = 4_000_000, flips: int | None = None) -> tuple[Tensor, Tensor]:
     """Every pair of hashes within Hamming distance `radius`, without comparing all pairs.
 
-    The code is split into `bands` contiguous bands (default ``radius + 1``, at least enough for ≤ 64 bits each).
-    Two codes that differ in at most `radius` bits agree exactly on at least ``bands - radius ≥ 1`` bands
-    (pigeonhole), so matching each band by sorting finds every such pair; candidates are then verified by their
-    Hamming distance. Cost: one sort per band plus the candidate pairs (near-linear unless codes pile up in one
-    bucket). Returns (pairs [P, 2] with i < j, sorted; their distances [P]).
+    The code is split into `bands` contiguous bands. Two codes that differ in at most `radius` bits differ in at
+    most ``radius // bands`` bits on at least one band (pigeonhole), so looking up, for every code and band, the
+    codes whose band differs in at most `flips` ≥ ``radius // bands`` bits finds every such pair; candidates are
+    then verified by their full Hamming distance. With ``radius + 1`` bands (``flips = 0``) a band must match
+    exactly: one sort per band, and candidates grow as N² / 2^(band width). When those narrow bands hold so many
+    codes that the candidates would cost more, the default switches to fewer, wider bands probed with 1 or 2
+    flipped bits, which keeps the cost near-linear for millions of codes. Returns (pairs [P, 2] with
+    i < j, sorted; their distances [P]).
     """
     if radius < 0:
         raise DedupError(f"radius must be ≥ 0, got {radius}")
     n = len(packed)
     code_size = code_size or packed.shape[1] * 8
-    min_bands = math.ceil(code_size / 64)
-    bands = max(bands if bands is not None else radius + 1, min_bands)
+    bits = unpack_bits(packed, code_size)
+    if bands is None:
+        bands, flips = _choose_bands(bits, radius, code_size)
+    bands = max(bands, math.ceil(code_size / 64))
     if bands > code_size:
         raise DedupError(f"cannot split a {code_size}-bit code into {bands} bands: use a smaller radius")
-    if bands <= radius:
-        raise DedupError(f"{bands} bands cannot guarantee every pair within radius {radius}: use ≥ {radius + 1}")
-    keys = _band_keys(unpack_bits(packed, code_size), bands).numpy()
+    flips = radius // bands if flips is None else flips
+    if flips < radius // bands:
+        raise DedupError(f"{bands} bands probed at {flips} flipped bits cannot guarantee every pair within radius "
+                         f"{radius}: use ≥ {radius + 1} bands or flips ≥ {radius // bands}")
+    keys = _band_keys(bits, bands).numpy()
+    words = _as_words(packed)
     found = []
     for b in range(bands):
         order = np.argsort(keys[:, b], kind="stable")
-        for cand in _pairs_in_runs(keys[order, b], order, max_pairs):
-            cand = np.sort(cand, axis=1)
-            cand_t = torch.from_numpy(cand)
-            dist = hamming_distance(packed[cand_t[:, 0]], packed[cand_t[:, 1]])
-            keep = (dist <= radius).numpy()
-            found.append(cand[keep][:, 0] * n + cand[keep][:, 1])
+        if flips == 0:
+            chunks = _pairs_in_runs(keys[order, b], order, max_pairs)
+        else:
+            chunks = _pairs_by_probing(keys[:, b], order, _flip_masks(_band_widths(code_size, bands)[b], flips),
+                                       max_pairs)
+        for cand in chunks:
+            dist = np.bitwise_count(words[cand[:, 0]] ^ words[cand[:, 1]]).sum(1, dtype=np.int32)
+            close = np.sort(cand[dist <= radius], axis=1)
+            found.append(close[:, 0] * n + close[:, 1])
     if not found:
         return torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, dtype=torch.int32)
     codes = np.unique(np.concatenate(found))
     pairs = torch.from_numpy(np.stack([codes // n, codes % n], 1)).long()
     return pairs, hamming_distance(packed[pairs[:, 0]], packed[pairs[:, 1]])
+
+
+def _as_words(packed: Tensor) -> np.ndarray:
+    """Packed hashes (uint8 [N, B]) as uint64 words [N, ceil(B / 8)], zero-padded, for fast XOR and popcount."""
+    arr = packed.numpy()
+    pad = -arr.shape[1] % 8
+    if pad:
+        arr = np.concatenate([arr, np.zeros((len(arr), pad), dtype=np.uint8)], 1)
+    return np.ascontiguousarray(arr).view(np.uint64)
+
+
+PROBE_COST = 2.0  # measured: one probe (two binary searches) costs about two candidate verifications
+
+
+def _band_widths(code_size: int, bands: int) -> list[int]:
+    """The width in bits of each of `bands` contiguous bands (as :func:`_band_keys` splits them)."""
+    edges = torch.linspace(0, code_size, bands + 1).round().long().tolist()
+    return [hi - lo for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def _choose_bands(bits: Tensor, radius: int, code_size: int) -> tuple[int, int]:
+    """(bands, flips) for `near_pairs`: exact matching on radius + 1 bands, unless their buckets hold so many codes
+    that probing fewer, wider bands (≥ log2(N) + 8 bits, so that few codes share a key by chance) is cheaper."""
+    n, exact = len(bits), max(min(radius + 1, code_size), math.ceil(code_size / 64))
+    if radius == 0 or n < 2:
+        return exact, 0
+    keys = _band_keys(bits, exact).numpy()
+    candidates = sum(int((c * (c - 1) // 2).sum()) for c in (np.unique(k, return_counts=True)[1] for k in keys.T))
+    options = []
+    for bands in range(math.ceil(code_size / 64), exact):
+        flips, width = radius // bands, min(_band_widths(code_size, bands))
+        probes = bands * sum(math.comb(width, f) for f in range(flips + 1))
+        options.append((2 ** width < 256 * n, probes, bands, flips))   # wide enough first, then fewest probes
+    if not options:
+        return exact, 0
+    _, probes, bands, flips = min(options)
+    return (bands, flips) if PROBE_COST * probes * n < candidates else (exact, 0)
+
+
+def _flip_masks(width: int, flips: int) -> np.ndarray:
+    """XOR masks (int64) that flip every set of at most `flips` of a band's `width` bits, the empty set first."""
+    masks = [sum(1 << b for b in combo) for f in range(flips + 1) for combo in itertools.combinations(range(width), f)]
+    return np.array(masks, dtype=np.uint64).view(np.int64)
+
+
+def _pairs_by_probing(keys: np.ndarray, order: np.ndarray, masks: np.ndarray, max_pairs: int) -> Iterator[np.ndarray]:
+    """Pairs (i, j), i < j, whose band keys differ by one of `masks`; `order` sorts `keys`. Chunks of rows."""
+    sorted_keys = keys[order]
+    rows = max(1, max_pairs // (4 * len(masks)))
+    for start in range(0, len(keys), rows):
+        probes = keys[start:start + rows, None] ^ masks[None, :]
+        lo = np.searchsorted(sorted_keys, probes, side="left").ravel()
+        counts = np.searchsorted(sorted_keys, probes, side="right").ravel() - lo
+        first = np.repeat(start + np.arange(len(probes)).repeat(len(masks)), counts)
+        second = order[np.repeat(lo, counts) + _ranges(counts)]
+        keep = first < second
+        yield np.stack([first[keep], second[keep]], 1)
 
 
 def all_pairs_hamming(packed: Tensor, radius: int, code_size: int | None = None,

@@ -13,6 +13,7 @@ from dcgan_lib.dedup import (DedupError, HashAutoencoder, all_pairs_hamming, bru
                              group_equal, groups_from_pairs, hamming_distance, hash_images, hash_to_int, near_pairs,
                              pack_bits, pair_precision_recall, pairs_from_groups, pixel_hash_groups,
                              plant_near_duplicates, prepare_images, pretrained_autoencoder, unpack_bits)
+from dcgan_lib.dedup import _choose_bands
 
 
 def random_model(seed: int = 0) -> HashAutoencoder:
@@ -99,9 +100,32 @@ def test_near_pairs_with_more_bands_and_errors():
     packed = codes_with_neighbours(300, 128, seed=5)
     assert torch.equal(near_pairs(packed, 3, bands=8)[0], all_pairs_hamming(packed, 3)[0])
     with pytest.raises(DedupError, match="bands"):
-        near_pairs(packed, 3, bands=3)
+        near_pairs(packed, 3, bands=3, flips=0)   # 3 bands need 1 flipped bit for radius 3
     with pytest.raises(DedupError, match="radius"):
         near_pairs(packed, -1)
+
+
+@pytest.mark.parametrize("k, radius, bands", [(128, 8, 5), (128, 8, 4), (64, 6, 3), (20, 5, 2), (128, 3, 2)])
+def test_near_pairs_by_probing_wider_bands_equals_all_pairs(k, radius, bands):
+    packed = codes_with_neighbours(500, k, seed=k + radius + bands)
+    pairs, dists = near_pairs(packed, radius, bands=bands, code_size=k, max_pairs=2000)   # flips = radius // bands
+    ref_pairs, ref_dists = all_pairs_hamming(packed, radius, code_size=k)
+    assert radius // bands >= 1 and len(ref_pairs) > 0
+    assert torch.equal(pairs, ref_pairs) and torch.equal(dists, ref_dists)
+
+
+def test_near_pairs_probes_wider_bands_when_narrow_bands_crowd():
+    # Codes whose first 96 bits are nearly constant crowd the narrow bands of exact matching (quadratic
+    # candidates); the default then probes wide bands and still returns exactly the all-pairs answer.
+    g = torch.Generator().manual_seed(0)
+    bits = torch.zeros(3000, 128, dtype=torch.uint8)
+    bits[:, 96:] = torch.randint(0, 2, (3000, 32), generator=g, dtype=torch.uint8)
+    bits[:, :96] = (torch.rand(3000, 96, generator=g) < 0.02).to(torch.uint8)
+    packed = pack_bits(bits)
+    assert _choose_bands(unpack_bits(packed), 8, 128)[1] >= 1
+    assert torch.equal(near_pairs(packed, 8)[0], all_pairs_hamming(packed, 8)[0])
+    spread = codes_with_neighbours(3000, 128, seed=1)   # balanced random codes: exact matching stays the choice
+    assert _choose_bands(unpack_bits(spread), 8, 128) == (9, 0)
 
 
 def test_near_pairs_small_chunks():
