@@ -24,16 +24,20 @@ class PaperFigure:
 
 PAPER_FIGURES: list[PaperFigure] = [
     # Table 1: CIFAR-10 accuracy with features from a model trained elsewhere (Imagenet-1k for DCGAN)
-    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "all labels", 80.6),
-    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "400 per class", 63.7),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "all labels", 80.6,
+                book=("classification", "accuracy[K-means][all]"), book_scale=100),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "400 per class", 63.7,
+                book=("classification", "accuracy[K-means][400/class]"), book_scale=100),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "3 Layer K-means Learned RF", "all labels", 82.0),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "3 Layer K-means Learned RF", "400 per class", 70.7),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "View Invariant K-means", "all labels", 81.9),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "View Invariant K-means", "400 per class", 72.6),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "Exemplar CNN", "all labels", 84.3),
     PaperFigure("Table 1 (CIFAR-10 accuracy)", "Exemplar CNN", "400 per class", 77.4),
-    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "all labels", 82.8),
-    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "400 per class", 73.8),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "all labels", 82.8,
+                book=("classification", "accuracy[DCGAN D][all]"), book_scale=100),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "400 per class", 73.8,
+                book=("classification", "accuracy[DCGAN D][400/class]"), book_scale=100),
     # Table 2: SVHN test error with 1,000 labels
     PaperFigure("Table 2 (SVHN error, 1000 labels)", "KNN", "error", 77.93),
     PaperFigure("Table 2 (SVHN error, 1000 labels)", "TSVM", "error", 66.55),

@@ -86,6 +86,7 @@ def test_chapter_page_renders_cleanly(browser, site, stem):
     errors = page.locator(".cell_output .traceback, .cell_output .output.error, .cell_output .stderr")
     assert errors.count() == 0, errors.first.inner_text()
     assert "Traceback (most recent call last)" not in page.inner_text("main")
+    assert_markdown_tables_rendered(page)
     widgets_only = page.locator(".cell_output:has-text('Loading widget')")
     for i in range(widgets_only.count()):
         assert widgets_only.nth(i).locator("img").count() > 0 or widgets_only.nth(i).inner_text().strip() != \
@@ -95,10 +96,21 @@ def test_chapter_page_renders_cleanly(browser, site, stem):
     page.close()
 
 
+def assert_markdown_tables_rendered(page) -> None:
+    """Markdown printed by a cell (e.g. the results page's tables) shows as tables, not as rows of pipes."""
+    outputs = page.locator(".cell_output")
+    for i in range(outputs.count()):
+        text = outputs.nth(i).inner_text()
+        assert "|---|" not in text and "| --- |" not in text, f"a Markdown table shown as text: {text[:200]}"
+
+
 @pytest.mark.parametrize("stem", ["intro"] + [s for s in toc_pages() if not s[:2].isdigit()])
 def test_other_pages_load_without_errors(browser, site, stem):
     page, problems = open_page(browser, site, stem)
     assert not problems, problems
+    assert_markdown_tables_rendered(page)
+    if stem == "results":
+        assert page.locator("main table").count() >= 4, "the paper's three tables and the chapters' figures"
     page.close()
 
 
