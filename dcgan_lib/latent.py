@@ -7,6 +7,7 @@
 * `select`: exemplars by a judge's predictions; `arithmetic`, `neighbours`, `concept_vector`, `along`: the
   paper's vector arithmetic and its "turn" vector.
 * `spearman`: rank correlation per row, to check that an attribute changes monotonically along a path.
+* `linear_separability`: how well a half-space of Z predicts an attribute, the assumption behind the arithmetic.
 """
 from __future__ import annotations
 
@@ -169,3 +170,18 @@ def spearman(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     rx, ry = rx - rx.mean(-1, keepdim=True), ry - ry.mean(-1, keepdim=True)
     rho = (rx * ry).sum(-1) / (rx.norm(dim=-1) * ry.norm(dim=-1)).clamp_min(1e-12)
     return rho[0] if squeeze else rho
+
+
+def linear_separability(z: torch.Tensor, labels: torch.Tensor, folds: int = 3) -> tuple[float, float]:
+    """Cross-validated accuracy of a logistic regression that predicts a 0/1 attribute from z, and the accuracy of
+    always guessing the commoner value, which it must beat. Vector arithmetic assumes that an attribute is (nearly)
+    a half-space of Z; this measures how nearly. Returns (accuracy, majority accuracy)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    y = labels.flatten().long().numpy()
+    majority = max(y.mean(), 1 - y.mean())
+    if min(y.sum(), len(y) - y.sum()) < folds:       # (almost) one value only: nothing to separate
+        return float(majority), float(majority)
+    accuracy = cross_val_score(LogisticRegression(max_iter=2000), z.reshape(len(z), -1).numpy(), y, cv=folds).mean()
+    return float(accuracy), float(majority)

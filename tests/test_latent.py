@@ -104,3 +104,16 @@ def test_spearman_matches_scipy():
     t = torch.arange(7.0)
     assert spearman(t, t ** 3).item() == pytest.approx(1.0)
     assert spearman(t, -t).item() == pytest.approx(-1.0)
+
+
+def test_linear_separability_tells_a_half_space_from_a_checkerboard():
+    from dcgan_lib.latent import linear_separability
+    z = torch.rand(900, 10, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    half_space = z[:, 0] + 0.5 * z[:, 1] > 0
+    accuracy, majority = linear_separability(z, half_space)
+    assert accuracy > 0.95 and 0.5 <= majority < 0.6
+    checkerboard = (z[:, 0] > 0) ^ (z[:, 1] > 0)              # balanced, but no half-space predicts it
+    accuracy, majority = linear_separability(z, checkerboard)
+    assert accuracy < majority + 0.08
+    constant = torch.ones(900, dtype=torch.bool)
+    assert linear_separability(z, constant) == (1.0, 1.0)
