@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .data import data_version
+from .data import CACHE_VERSION
 from .paths import runs_dir
 from .profiles import Profile, dataset_for, get_profile
 from .training import TrainConfig, TrainResult, load_trained, train
@@ -40,7 +40,7 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
 def run_dir_for(name: str, config: TrainConfig, profile_name: str) -> Path:
     """Where the run of `config` is (or will be) stored (the generated datasets' version is part of the name,
     so a model of an older drawing of the data is never reused)."""
-    return runs_dir() / "models" / f"{name}-{profile_name}-{config.key()}-data{data_version(config.dataset)}"
+    return runs_dir() / "models" / f"{name}-{profile_name}-{config.key()}-data{CACHE_VERSION}"
 
 
 def pretrained(name: str, profile: str | Profile | None = None, device: str | torch.device | None = None,

@@ -37,14 +37,8 @@ REAL_SIZES = (32, 64, 128)
 DEFAULT_N = 20000        # default size of a generated dataset
 CHUNK = 256              # images drawn at once (small chunks stay in cache: much faster)
 CACHE_VERSION = 4        # bump when a generator changes, so stale caches are not reused
-DATA_VERSIONS: dict[str, int] = {}  # per-dataset bumps, when one drawing changes and the others do not
 
 REAL_CHANNELS = {"mnist": 1, "cifar10": 3, "svhn": 3, "celeba": 3, "lsun": 3, "folder": 3}
-
-
-def data_version(name: str) -> int:
-    """The version of a generated dataset's drawing: part of every cached file made from it (data, models, judges)."""
-    return DATA_VERSIONS.get(name, CACHE_VERSION)
 
 
 class DatasetError(ValueError):
@@ -183,7 +177,7 @@ def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: i
         n = DEFAULT_N if n is None else n
         n_text = str(n)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    path = root / "generated" / f"{name}_{split}_{image_size}px_n{n_text}_seed{seed}_v{data_version(name)}.pt"
+    path = root / "generated" / f"{name}_{split}_{image_size}px_n{n_text}_seed{seed}_v{CACHE_VERSION}.pt"
     if path.exists():
         try:
             return _from_dict(torch.load(path, map_location="cpu", weights_only=True))

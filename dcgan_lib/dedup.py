@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import checkpoints
-from .data import ImageDataset, data_version, load_dataset, sample_images
+from .data import CACHE_VERSION, ImageDataset, load_dataset, sample_images
 from .paths import runs_dir
 from .profiles import Profile, chapter_sizes, dataset_for, get_profile
 from .training import show_progress
@@ -317,7 +317,7 @@ def pretrained_autoencoder(dataset: str = "rooms", profile: str | Profile | None
     on the dataset's training split (a random `n_train` sample for real datasets) and cached now."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     config = autoencoder_config(dataset, profile, **overrides)
-    path = runs_dir() / "autoencoders" / f"{config.dataset}-{profile.name}-{config.key()}-data{data_version(config.dataset)}.pt"
+    path = runs_dir() / "autoencoders" / f"{config.dataset}-{profile.name}-{config.key()}-data{CACHE_VERSION}.pt"
     if path.exists():
         state = checkpoints.load(path)
         model = HashAutoencoder(config.code_size, config.noise_std, config.dropout, config.max_shift,

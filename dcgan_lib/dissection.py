@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checkpoints
-from .data import data_version, load_dataset
+from .data import CACHE_VERSION, load_dataset
 from .paths import runs_dir
 from .profiles import Profile, get_profile
 from .training import show_progress
@@ -188,7 +188,7 @@ def pretrained_locator(dataset_name: str = "rooms", obj: str = "window", profile
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = profile.image_size
     n, epochs = profile.judge_n_train, profile.judge_epochs
-    path = runs_dir() / "judges" / f"{dataset_name}-{obj}-locator-w16-{image_size}-n{n}-e{epochs}-data{data_version(dataset_name)}.pt"
+    path = runs_dir() / "judges" / f"{dataset_name}-{obj}-locator-w16-{image_size}-n{n}-e{epochs}-data{CACHE_VERSION}.pt"
     if path.exists():
         state = checkpoints.load(path)
         locator = ObjectLocator(state["nc"])

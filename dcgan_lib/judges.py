@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import checkpoints
-from .data import ImageDataset, data_version, load_dataset
+from .data import CACHE_VERSION, ImageDataset, load_dataset
 from .paths import runs_dir
 from .profiles import Profile, get_profile
 from .training import show_progress
@@ -201,22 +201,19 @@ def train_judge(dataset_name: str, image_size: int, n_train: int, epochs: int, s
 
 def pretrained_judge(dataset_name: str, profile: str | Profile | None = None,
                      device: torch.device | str = "cpu", progress: bool | None = None,
-                     image_size: int | None = None, epochs: int | None = None) -> Judge:
+                     epochs: int | None = None) -> Judge:
     """The judge for an offline dataset at a profile: loaded from the cache, or trained and cached now.
 
-    It learns from images of `image_size` (default: the profile's; 32 for objects10 and digits), which should be
-    the size of the generator it will judge, so that both see the data downsampled the same way; `epochs`
-    (default: the profile's judge_epochs) lets a chapter train a judge longer than the others.
+    `epochs` (default: the profile's judge_epochs) lets a chapter train a judge longer than the others.
     """
     if dataset_name not in JUDGE_SPECS:
         raise ValueError(f"No judge for {dataset_name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    if image_size is None:
-        image_size = 32 if dataset_name in ("objects10", "digits") else profile.image_size
+    image_size = 32 if dataset_name in ("objects10", "digits") else profile.image_size
     epochs = profile.judge_epochs if epochs is None else epochs
     heads = "-blend" if JUDGE_SPECS[dataset_name].blend else ""     # judges cached before the blend head: not reused
     path = (runs_dir() / "judges" / f"{dataset_name}-{image_size}-n{profile.judge_n_train}-e{epochs}"
-            f"-data{data_version(dataset_name)}{heads}.pt")
+            f"-data{CACHE_VERSION}{heads}.pt")
     if path.exists():
         state = checkpoints.load(path)
         spec = JUDGE_SPECS[dataset_name]

@@ -306,13 +306,3 @@ def test_sample_images_from_both_kinds_of_dataset(tmp_path, monkeypatch):
 
     values = sample_images(Tiny(), 7)[:, 0, 0, 0] * 7
     assert sorted(values.round().int().tolist()) == list(range(7))
-
-
-def test_a_per_dataset_version_renames_only_that_dataset_s_cached_files(tmp_cache, monkeypatch):
-    import dcgan_lib.data as data
-    monkeypatch.setitem(data.DATA_VERSIONS, "faces", 99)
-    assert data.data_version("faces") == 99 and data.data_version("rooms") == data.CACHE_VERSION
-    data.load_dataset("faces", 32, n=4, split="test", seed=1)
-    data.load_dataset("rooms", 32, n=4, split="test", seed=1)
-    names = sorted(p.name for p in (tmp_cache / "data" / "generated").iterdir())
-    assert names == ["faces_test_32px_n4_seed1_v99.pt", f"rooms_test_32px_n4_seed1_v{data.CACHE_VERSION}.pt"]

@@ -1,7 +1,7 @@
 """The judge networks: the blend head that tells one face from a superposition, and the judge cache."""
 import torch
 
-from dcgan_lib.data import data_version, load_dataset
+from dcgan_lib.data import CACHE_VERSION, load_dataset
 from dcgan_lib.judges import (JUDGE_SPECS, Judge, blend_pairs, celeba_targets, judge_loss, pretrained_judge,
                                train_celeba_judge)
 
@@ -48,11 +48,11 @@ def test_judge_loss_ignores_the_labels_of_blended_rows_but_trains_the_blend_head
     assert not torch.allclose(judge_loss(outputs, targets, single), judge_loss(outputs, flipped, single))
 
 
-def test_pretrained_faces_judge_is_cached_under_its_image_size(tmp_cache):
-    judge = pretrained_judge("faces", "ci", image_size=32, progress=False)
+def test_pretrained_faces_judge_is_cached_and_loaded_again(tmp_cache):
+    judge = pretrained_judge("faces", "ci", progress=False)
     files = sorted(p.name for p in (tmp_cache / "runs" / "judges").iterdir())
-    assert files == [f"faces-32-n1024-e1-data{data_version('faces')}-blend.pt"]
-    again = pretrained_judge("faces", "ci", image_size=32)
+    assert files == [f"faces-32-n1024-e1-data{CACHE_VERSION}-blend.pt"]
+    again = pretrained_judge("faces", "ci")
     faces = load_dataset("faces", 32, n=16, split="test", seed=5).as_float()
     assert torch.allclose(again.predict(faces)["blend"], judge.predict(faces)["blend"])
 
