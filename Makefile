@@ -5,15 +5,24 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-browser book book-from book-times run-times references benchmark clean-book
+.PHONY: venv lock test test-browser book book-from book-times run-times references benchmark clean-book
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements.txt says what the book needs; constraints.txt pins the exact versions (`make lock` renews it).
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-resolve requirements.txt in a fresh environment and pin what it installs in constraints.txt.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	{ head -2 constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable | sort -f; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
+	@echo "constraints.txt renewed: run make test and make book with it, then commit it."
 
 # Library tests + every chapter through nbval at the `ci` profile.
 test: venv
@@ -23,21 +32,21 @@ test: venv
 test-browser: venv
 	DCGAN_PROFILE=ci $(PY) -m pytest -m browser tests/browser
 
-# Execute every chapter at the `book` profile and render HTML into _build/html; a failing cell fails the build.
+# Execute every chapter at the `book` profile, each in a plain papermill process with no cell timeout, then
+# render the HTML into _build/html. A failing cell stops the build; run it again to resume at that chapter.
 book: venv
-	DCGAN_PROFILE=book DCGAN_PROGRESS=0 $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+	$(PY) -m dcgan_lib.book_build --profile book
 
 # Render a run folder's executed notebooks (python -m dcgan_lib.run) in place of their chapters, without
-# executing them again; the other chapters execute at `book`, sharing this build's cache. E.g. RUN=runs/full.
+# executing them again; the other chapters are those of `make book` (executed if needed). E.g. RUN=runs/full.
 book-from: venv
 	@test -n "$(RUN)" || { echo "usage: make book-from RUN=runs/full"; exit 2; }
-	$(PY) -m dcgan_lib.publish $(RUN) _build/staging
-	DCGAN_PROFILE=book DCGAN_PROGRESS=0 $(VENV)/bin/jupyter-book build _build/staging --path-output _build/book-from --warningiserror --keep-going
+	$(PY) -m dcgan_lib.book_build --profile book --run $(RUN) --path-output _build/book-from
 	@echo "The book with the run's notebooks: _build/book-from/_build/html/index.html"
 
 # After `make book`: record each chapter's execution time in that build (book profile) in dcgan_lib/run_times.json.
 book-times: venv
-	$(PY) -m dcgan_lib.timings --from-build _build/.jupyter_cache --profile book
+	$(PY) -m dcgan_lib.timings --from-build _build/executed/book --profile book
 
 # Time each chapter alone from an empty cache with papermill: PROFILE=ci (default) or book, CHAPTERS=a,b to choose.
 run-times: venv

@@ -45,13 +45,21 @@ def executed_notebooks(run: Path, chapters: list[str]) -> dict[str, Path]:
     return found
 
 
-def stage(run: str | Path, staging: str | Path, root: Path | None = None) -> list[str]:
-    """Copy the book into `staging` with the run's executed notebooks in place; returns the replaced names."""
+def stage(run: str | Path | list[str | Path], staging: str | Path, root: Path | None = None,
+          execute: bool = True) -> list[str]:
+    """Copy the book into `staging` with the run's executed notebooks in place; returns the replaced names.
+
+    `run` may be a list of run folders: a later folder's notebook replaces an earlier one's. With
+    `execute=False` jupyter-book executes nothing, and every page shows what the runs left (`make book`)."""
     import yaml
 
     root = root or book_dir().parent
-    run, staging = Path(run).resolve(), Path(staging).resolve()
-    replaced = executed_notebooks(run, sorted(p.name for p in (root / "book").glob("*.ipynb")))
+    runs = [Path(r).resolve() for r in (run if isinstance(run, list) else [run])]
+    staging = Path(staging).resolve()
+    names = sorted(p.name for p in (root / "book").glob("*.ipynb"))
+    replaced = {}
+    for folder in runs:
+        replaced.update(executed_notebooks(folder, names))
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -64,10 +72,14 @@ def stage(run: str | Path, staging: str | Path, root: Path | None = None) -> lis
     for name, path in replaced.items():
         shutil.copy2(path, staging / "book" / name)
     config = yaml.safe_load((root / "_config.yml").read_text())
-    execute = config.setdefault("execute", {})
-    execute["exclude_patterns"] = sorted(set(execute.get("exclude_patterns", [])) | {f"book/{n}" for n in replaced})
-    execute["cache"] = str(root / "_build" / ".jupyter_cache")  # share `make book`'s executed chapters
-    (staging / "_config.yml").write_text(f"# Staged by dcgan_lib.publish from {run}: do not edit.\n"
+    execution = config.setdefault("execute", {})
+    execution["exclude_patterns"] = sorted(set(execution.get("exclude_patterns", []))
+                                           | {f"book/{n}" for n in replaced})
+    execution["cache"] = str(root / "_build" / ".jupyter_cache")  # share the execution cache of earlier builds
+    if not execute:
+        execution["execute_notebooks"] = "off"
+    sources = ", ".join(map(str, runs))
+    (staging / "_config.yml").write_text(f"# Staged by dcgan_lib.publish from {sources}: do not edit.\n"
                                          + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return sorted(replaced)
 

@@ -2,7 +2,7 @@
 
     python -m dcgan_lib.timings --profile ci                   # every chapter alone, from an empty cache
     python -m dcgan_lib.timings --profile book --chapters training,latent_walks
-    python -m dcgan_lib.timings --from-build _build/.jupyter_cache --profile book   # times of the last book build
+    python -m dcgan_lib.timings --from-build _build/executed/book --profile book   # times of the last book build
     python -m dcgan_lib.timings --show      # the table; --table rewrites book/_run_times.md from the records
 
 Records live in dcgan_lib/run_times.json (shipped with the library, so that Colab sees them too); one record per
@@ -183,29 +183,26 @@ def measure(notebook: Path, profile: str, cache: str = "cold") -> dict:
             "source": "papermill", "date": dt.datetime.now().isoformat(timespec="seconds"), **machine()}
 
 
-def from_build(cache_path: str | Path, profile: str, stems: list[str] | None = None) -> list[dict]:
-    """Records from a jupyter-book build's execution cache: each chapter's time as last executed there."""
-    import nbformat
-    from jupyter_cache import get_cache
-
-    if not Path(cache_path).is_dir():
-        raise FileNotFoundError(f"No jupyter-book execution cache at {cache_path}: run `make book` first.")
-    cache = get_cache(str(cache_path))
+def from_build(executed_dir: str | Path, profile: str, stems: list[str] | None = None) -> list[dict]:
+    """Records from a book build's executed chapters (`make book` keeps them in _build/executed/<profile>):
+    each chapter's papermill run time there, with the load average before and after it."""
+    if not Path(executed_dir).is_dir():
+        raise FileNotFoundError(f"No executed chapters in {executed_dir}: run `make book` first.")
     here = machine()
     records = []
-    for stem, path in chapters().items():
-        if not path.stem[:2].isdigit() or (stems and path.stem not in stems):
+    for path in chapters().values():
+        executed = Path(executed_dir) / path.name
+        if not path.stem[:2].isdigit() or (stems and path.stem not in stems) or not executed.exists():
             continue
-        try:
-            record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
-        except KeyError:  # not executed in that build (or changed since)
+        metadata = json.loads(executed.read_text()).get("metadata", {})
+        run, build = metadata.get("papermill", {}), metadata.get("dcgan_book_build", {})
+        if run.get("duration") is None or build.get("profile") != profile:
             continue
-        if record.data.get("execution_seconds") is None:
-            continue
+        loads = [build[k] for k in ("load_avg_before", "load_avg_after") if build.get(k)]
         records.append({"chapter": path.stem, "profile": profile, "cache": "shared",
-                        "seconds": round(record.data["execution_seconds"], 1), "source": "jupyter-book",
-                        "date": record.created.isoformat(timespec="seconds"),
-                        **{**here, "load_avg": None}})  # the load during that build was not recorded
+                        "seconds": round(run["duration"], 1), "source": "make book",
+                        "date": str(run.get("end_time", ""))[:19],
+                        **{**here, "load_avg": max(loads, key=lambda x: x[0]) if loads else None}})
     return records
 
 
@@ -225,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapters", default="", help="comma-separated chapter names (default: every chapter)")
     parser.add_argument("--cache", choices=sorted(CACHE_STATES), default="cold",
                         help="cold: each chapter alone with empty data/runs folders; shared: the usual data/ cache")
-    parser.add_argument("--from-build", metavar="CACHE_DIR", help="read a jupyter-book execution cache instead")
+    parser.add_argument("--from-build", metavar="EXECUTED_DIR",
+                        help="read the executed chapters of a book build (_build/executed/book) instead")
     parser.add_argument("--show", action="store_true", help="print the recorded table and exit")
     parser.add_argument("--table", action="store_true", help="regenerate book/_run_times.md from the records")
     args = parser.parse_args(argv)

@@ -73,17 +73,19 @@ def test_measure_runs_a_notebook_alone_without_progress_bars(tmp_path, monkeypat
     assert os.environ["DCGAN_DATA_DIR"] == str(tmp_path) and os.environ["DCGAN_PROGRESS"] == "1"
 
 
-def test_book_build_times_come_from_the_execution_cache(tmp_path):
-    from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-
+def test_book_build_times_come_from_the_executed_chapters(tmp_path):
     path = chapters()["architecture"]
-    cache = get_cache(str(tmp_path / ".jupyter_cache"))
-    cache.cache_notebook_bundle(CacheBundleIn(nbformat.read(path, as_version=4), str(path),
-                                              data={"execution_seconds": 123.4}), check_validity=False)
-    (r,) = timings.from_build(tmp_path / ".jupyter_cache", "book")
-    assert (r["chapter"], r["profile"], r["cache"], r["seconds"], r["load_avg"]) == \
-        ("01_architecture", "book", "shared", 123.4, None)
+    nb = json.loads(path.read_text())
+    nb["metadata"]["papermill"] = {"duration": 123.4, "end_time": "2026-12-01T22:00:00.5"}
+    nb["metadata"]["dcgan_book_build"] = {"profile": "book", "load_avg_before": [1.0, 1, 1],
+                                          "load_avg_after": [2.5, 1, 1]}
+    (tmp_path / path.name).write_text(json.dumps(nb))
+    other = chapters()["training"]
+    (tmp_path / other.name).write_text(json.dumps({**nb, "metadata": {**nb["metadata"], "dcgan_book_build": {
+        "profile": "ci"}}}))  # executed at another profile: not a book-profile time
+    (r,) = timings.from_build(tmp_path, "book")
+    assert (r["chapter"], r["profile"], r["cache"], r["seconds"], r["load_avg"], r["date"]) == \
+        ("01_architecture", "book", "shared", 123.4, [2.5, 1, 1], "2026-12-01T22:00:00")
     with pytest.raises(FileNotFoundError, match="make book"):
         timings.from_build(tmp_path / "nothing", "book")
 

@@ -33,11 +33,11 @@ def chapter_pages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """Build the whole book at the ci profile into a temporary folder; fails if any cell fails."""
+    """Build the whole book at the ci profile the way `make book` does; fails if any cell fails."""
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "DCGAN_PROFILE": "ci", "DCGAN_PROGRESS": "0"}
-    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
-                            "--warningiserror", "--keep-going"], env=env, capture_output=True, text=True)
+    build = subprocess.run([sys.executable, "-m", "dcgan_lib.book_build", "--profile", "ci", "--path-output", str(out)],
+                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     return out / "_build" / "html"
 
@@ -57,12 +57,14 @@ def browser():
 
 def open_page(browser, site: Path, stem: str):
     """Load a page; return it with the console errors and uncaught exceptions it produced."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1440, "height": 900})  # a laptop: code boxes show 88 columns
     problems = []
 
     def on_console(message):
         url = message.location.get("url", "")
-        external = url.startswith("http")  # this machine is offline: CDN resources (MathJax) cannot load
+        # Offline, the widgets' JavaScript cannot come from its CDN (the pages show static figures instead);
+        # MathJax must not need the network at all: it is served from the build.
+        external = url.startswith("http") and "mathjax" not in url.lower()
         if message.type == "error" and not (external and "Failed to load resource" in message.text):
             problems.append(f"console error: {message.text} ({url})")
 
@@ -87,6 +89,8 @@ def test_chapter_page_renders_cleanly(browser, site, stem):
     assert errors.count() == 0, errors.first.inner_text()
     assert "Traceback (most recent call last)" not in page.inner_text("main")
     assert_markdown_tables_rendered(page)
+    assert_math_rendered(page)
+    assert_code_fits(page)
     widgets_only = page.locator(".cell_output:has-text('Loading widget')")
     for i in range(widgets_only.count()):
         assert widgets_only.nth(i).locator("img").count() > 0 or widgets_only.nth(i).inner_text().strip() != \
@@ -104,11 +108,37 @@ def assert_markdown_tables_rendered(page) -> None:
         assert "|---|" not in text and "| --- |" not in text, f"a Markdown table shown as text: {text[:200]}"
 
 
+def assert_math_rendered(page) -> None:
+    """Every formula is typeset by MathJax (served from the build, so also offline): no raw LaTeX in the prose."""
+    has_math = page.locator(".math").count() > 0
+    if has_math:
+        sources = [s.get_attribute("src") for s in page.locator("script[src*='mathjax']").all()]
+        assert sources and not any(s.startswith("http") for s in sources), f"MathJax not served locally: {sources}"
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=10000)
+        page.evaluate("() => MathJax.startup.promise")
+        assert page.locator("mjx-container").count() >= page.locator(".math").count(), "formulas not typeset"
+    prose = page.evaluate("""() => { const main = document.querySelector('main').cloneNode(true);
+        main.querySelectorAll('pre, code, .cell_input, script').forEach(e => e.remove());
+        return main.innerText; }""")
+    for raw in ("\\(", "\\)", "$$", "\\["):
+        assert raw not in prose, f"raw LaTeX {raw!r} shown as text: ...{prose[max(0, prose.find(raw) - 80):][:200]}"
+
+
+def assert_code_fits(page) -> None:
+    """No code cell is wider than its box: readers never scroll sideways to read a line."""
+    wide = page.evaluate("""() => [...document.querySelectorAll('.cell_input pre')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.innerText.split('\\n').reduce((a, b) => a.length >= b.length ? a : b))""")
+    assert not wide, f"{len(wide)} code cell(s) overflow their box, e.g. the line {wide[0]!r}"
+
+
 @pytest.mark.parametrize("stem", ["intro"] + [s for s in toc_pages() if not s[:2].isdigit()])
 def test_other_pages_load_without_errors(browser, site, stem):
     page, problems = open_page(browser, site, stem)
     assert not problems, problems
     assert_markdown_tables_rendered(page)
+    assert_math_rendered(page)
+    assert_code_fits(page)
     if stem == "results":
         assert page.locator("main table").count() >= 4, "the paper's three tables and the chapters' figures"
     page.close()

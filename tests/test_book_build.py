@@ -1,0 +1,77 @@
+"""`make book`'s two steps (dcgan_lib.book_build) on a tiny book of two chapters."""
+import json
+
+import nbformat
+import pytest
+
+from dcgan_lib import book_build
+from dcgan_lib.chapters import book_dir
+
+
+def tiny_book(root, second_cell="y = 1 + 1"):
+    """A book root with a table of contents, a Markdown page and two small chapters."""
+    (root / "book").mkdir(parents=True, exist_ok=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
+                                   "      - file: book/01_first\n      - file: book/02_second\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    for name, source in (("01_first", "x = 1\nprint('first')"), ("02_second", second_cell)):
+        nb = nbformat.v4.new_notebook(cells=[  # fixed cell ids: an unchanged chapter is the same file
+            nbformat.v4.new_markdown_cell(f"# {name}", id="title"),
+            nbformat.v4.new_code_cell("import os\nPROFILE = os.environ['DCGAN_PROFILE']", id="parameters"),
+            nbformat.v4.new_code_cell(source, id="work")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "book" / f"{name}.ipynb")
+    return root
+
+
+def test_the_table_of_contents_gives_the_notebooks_in_reading_order(tmp_path):
+    root = tiny_book(tmp_path)
+    assert [p.name for p in book_build.toc_notebooks(root)] == ["01_first.ipynb", "02_second.ipynb"]
+    real = [p.stem for p in book_build.toc_notebooks(book_dir().parent)]
+    assert real[0] == "01_architecture" and real[-1] not in ("intro", "api")  # Markdown pages are not executed
+    assert "06_vector_arithmetic" not in real or "book/06_vector_arithmetic" in (book_dir().parent / "_toc.yml").read_text()
+
+
+def test_chapters_run_once_and_a_changed_chapter_runs_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root, out = tiny_book(tmp_path / "root"), tmp_path / "executed"
+    assert book_build.execute_chapters(root, out, "ci") == ["01_first", "02_second"]
+    executed = json.loads((out / "01_first.ipynb").read_text())
+    assert "".join(executed["cells"][2]["outputs"][0]["text"]) == "first\n"
+    assert executed["metadata"]["dcgan_book_build"]["profile"] == "ci"
+    assert len(executed["metadata"]["dcgan_book_build"]["load_avg_after"]) == 3
+    assert book_build.execute_chapters(root, out, "ci") == []  # everything current: nothing runs
+    tiny_book(root, second_cell="y = 1 + 2")
+    assert book_build.execute_chapters(root, out, "ci") == ["02_second"]
+    assert book_build.execute_chapters(root, out, "book") == ["01_first", "02_second"]  # another profile
+    assert "up to date, kept" in capsys.readouterr().out
+
+
+def test_a_failed_build_names_chapter_and_cell_and_resumes_there(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root, out = tiny_book(tmp_path / "root", second_cell="raise ValueError('the judge is not good enough')"), \
+        tmp_path / "executed"
+    with pytest.raises(SystemExit) as stopped:
+        book_build.execute_chapters(root, out, "ci")
+    assert stopped.value.code == 1
+    message = capsys.readouterr().err
+    assert "stopped in chapter 02_second, cell 3 (In [2]): ValueError: the judge is not good enough" in message
+    assert "02_second.partial.ipynb" in message and "again to go on from 02_second" in message
+    assert (out / "01_first.ipynb").exists() and not (out / "02_second.ipynb").exists()
+    tiny_book(root)  # fixed: the first chapter is kept, the second runs
+    assert book_build.execute_chapters(root, out, "ci") == ["02_second"]
+
+
+def test_the_fingerprint_covers_the_chapter_the_library_and_the_profile(tmp_path):
+    root = tiny_book(tmp_path)
+    notebook = root / "book" / "01_first.ipynb"
+    base = book_build.fingerprint(notebook, "ci", "lib")
+    assert base == book_build.fingerprint(notebook, "ci", "lib")
+    assert len({base, book_build.fingerprint(notebook, "book", "lib"), book_build.fingerprint(notebook, "ci", "v2"),
+                book_build.fingerprint(root / "book" / "02_second.ipynb", "ci", "lib")}) == 4
+    assert len(book_build.library_digest()) == 64
+
+
+def test_a_missing_run_folder_is_refused_before_any_work(tmp_path, capsys):
+    assert book_build.main(["--profile", "ci", "--run", str(tmp_path / "nope")]) == 2
+    assert "No run folder" in capsys.readouterr().err
