@@ -45,12 +45,14 @@ def repository_url() -> str:
 
 def colab_cell_source() -> str:
     """Every chapter's first code cell: on Colab only, install dcgan_lib, name the device and choose the profile."""
-    return ("# Colab only: install the book's library, name the device, choose the profile (nothing elsewhere).\n"
+    return ("# Colab only: install the book's library, name the device, choose the profile\n"
+            "# (nothing elsewhere).\n"
             "import sys\n\n"
             'if "google.colab" in sys.modules:\n'
             "    import subprocess\n"
             '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
-            f'                    "git+{repository_url()}"], check=True)\n'
+            f'                    "git+{repository_url()}"],\n'
+            "                   check=True)\n"
             "    from dcgan_lib.colab import setup\n"
             "    setup()  # sets DCGAN_PROFILE, which the parameters cell reads")
 
