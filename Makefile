@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lock test test-browser book book-from book-times run-times references benchmark clean-book
+.PHONY: venv lock lint test test-browser book book-from book-times run-times references benchmark clean-book
 
 # requirements.txt says what the book needs; constraints.txt pins the exact versions (`make lock` renews it).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -24,9 +24,12 @@ lock:
 	mv constraints.new constraints.txt && rm -rf .venv-lock
 	@echo "constraints.txt renewed: run make test and make book with it, then commit it."
 
-# Library tests + every chapter through nbval at the `ci` profile.
-test: venv
+# The linter, then the library tests + every chapter through nbval at the `ci` profile.
+test: venv lint
 	DCGAN_PROFILE=ci $(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
 
 # The rendered book in headless Chromium (needs Debian's chromium: apt-get install chromium).
 test-browser: venv

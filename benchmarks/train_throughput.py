@@ -2,7 +2,8 @@
 
 Every setting trains the same architecture on the same in-memory uint8 dataset (random pixels: content does not
 change speed) for --steps steps per round after a warm-up, in alternating rounds so that all see the same
-machine load; each setting's speed is that of its fastest round (other work only ever slows a round down). The plain loop keeps the dataset in host memory and copies each batch to the device, as a
+machine load; each setting's speed is that of its fastest round (other work only ever slows a round down).
+The plain loop keeps the dataset in host memory and copies each batch to the device, as a
 DataLoader would; the library's settings keep it on the device as uint8 and normalise each batch on the fly.
 
 Reported: images per second per setting and its speed-up over the plain loop; the FLOPs of one training step

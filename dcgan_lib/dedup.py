@@ -32,7 +32,7 @@ from . import checkpoints
 from .data import CACHE_VERSION, ImageDataset, load_dataset, sample_images
 from .paths import runs_dir
 from .profiles import Profile, chapter_sizes, dataset_for, get_profile
-from .training import show_progress
+from .runtime import show_progress
 
 __all__ = [
     "AutoencoderConfig", "DedupError", "DedupResult", "HashAutoencoder", "PlantedDuplicates", "all_pairs_hamming",
@@ -239,7 +239,8 @@ class HashAutoencoder(nn.Module):
             dy, dx = torch.randint(0, 2 * p + 1, (2, n), device=x.device)
             rows = (torch.arange(INPUT_SIZE, device=x.device) + dy[:, None])          # [N, 32]
             cols = (torch.arange(INPUT_SIZE, device=x.device) + dx[:, None])
-            x = padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(3, device=x.device)[:, None, None],
+            images, channels = torch.arange(n, device=x.device), torch.arange(3, device=x.device)
+            x = padded[images[:, None, None, None], channels[:, None, None],
                        rows[:, None, :, None], cols[:, None, None, :]]
         if self.brightness > 0:
             x = x + (torch.rand(n, 1, 1, 1, device=x.device) * 2 - 1) * self.brightness

@@ -26,7 +26,7 @@ from . import checkpoints
 from .data import CACHE_VERSION, load_dataset
 from .paths import runs_dir
 from .profiles import Profile, get_profile
-from .training import show_progress
+from .runtime import evaluating, show_progress
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -188,7 +188,8 @@ def pretrained_locator(dataset_name: str = "rooms", obj: str = "window", profile
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     image_size = profile.image_size
     n, epochs = profile.judge_n_train, profile.judge_epochs
-    path = runs_dir() / "judges" / f"{dataset_name}-{obj}-locator-w16-{image_size}-n{n}-e{epochs}-data{CACHE_VERSION}.pt"
+    name = f"{dataset_name}-{obj}-locator-w16-{image_size}-n{n}-e{epochs}-data{CACHE_VERSION}.pt"
+    path = runs_dir() / "judges" / name
     if path.exists():
         state = checkpoints.load(path)
         locator = ObjectLocator(state["nc"])
@@ -250,7 +251,8 @@ def maps_to_drop(weights: torch.Tensor | np.ndarray, threshold: float = 0.0) -> 
     return torch.nonzero(weights > threshold).flatten()
 
 
-def random_maps(n_maps: int, k: int, seed: int = 0, exclude: Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:
+def random_maps(n_maps: int, k: int, seed: int = 0,
+                exclude: Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:
     """k distinct random map indices out of n_maps (optionally never those in `exclude`), sorted: the control."""
     pool = torch.arange(n_maps)
     if exclude is not None and len(exclude):
@@ -267,12 +269,9 @@ def random_maps(n_maps: int, k: int, seed: int = 0, exclude: Sequence[int] | tor
 def generate_with_drop(G: nn.Module, z: torch.Tensor, drop: Mapping[int, Sequence[int] | torch.Tensor] | None = None,
                        batch_size: int = 500) -> torch.Tensor:
     """Images from G (eval mode) for the given z, with feature maps zeroed as `drop={layer: maps}` says."""
-    was_training = G.training
-    G.eval()
     device = next(G.parameters()).device
-    images = torch.cat([G(c.to(device), drop=drop).float().cpu() for c in z.split(batch_size)])
-    G.train(was_training)
-    return images
+    with evaluating(G):
+        return torch.cat([G(c.to(device), drop=drop).float().cpu() for c in z.split(batch_size)])
 
 
 def attribute_rates(judge: nn.Module, images: torch.Tensor, attributes: Sequence[str],

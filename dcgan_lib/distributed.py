@@ -1,13 +1,15 @@
 """Data-parallel training on several GPUs (or CPU processes) with PyTorch's DDP, launched by ``torchrun``.
 
+The command line that trains one of the book's models this way is ``dcgan_lib.launch``.
+
 One machine, one process per GPU (``--standalone`` picks a free port)::
 
-    torchrun --standalone --nproc_per_node=4 -m dcgan_lib.distributed --model rooms --profile full
+    torchrun --standalone --nproc_per_node=4 -m dcgan_lib.launch --model rooms --profile full
 
 Several machines: run the same command on each, with torchrun's rendezvous on one of them (any free port)::
 
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d --rdzv_endpoint=node0.example:29400 \\
-        --rdzv_id=dcgan-rooms -m dcgan_lib.distributed --model rooms --profile full --run-dir /shared/runs/rooms
+        --rdzv_id=dcgan-rooms -m dcgan_lib.launch --model rooms --profile full --run-dir /shared/runs/rooms
 
 The backend is NCCL on CUDA and Gloo on the CPU (``--device cpu``, e.g. to try the launch on a laptop).
 
@@ -41,10 +43,8 @@ Checkpoints
 """
 from __future__ import annotations
 
-import argparse
 import os
 import socket
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -132,14 +132,14 @@ def init(device: str | torch.device | None = None, timeout_s: float = 1800) -> t
     NCCL with one GPU per process (cuda:LOCAL_RANK) on CUDA, Gloo on the CPU. Without torchrun's variables
     (or with one process) nothing is initialised and the process trains alone.
     """
-    from .training import pick_device
+    from .runtime import pick_device
 
     device = pick_device(device)
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         return World(), device
     if "RANK" not in os.environ or "MASTER_ADDR" not in os.environ:
         raise RuntimeError("WORLD_SIZE is set but RANK/MASTER_ADDR are not: launch with torchrun "
-                           "(torchrun --standalone --nproc_per_node=N -m dcgan_lib.distributed ...).")
+                           "(torchrun --standalone --nproc_per_node=N -m dcgan_lib.launch ...).")
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
@@ -198,98 +198,5 @@ def _spawned(rank: int, world_size: int, init_file: str, threads: int, timeout_s
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Command line: torchrun --nproc_per_node=N -m dcgan_lib.distributed ...
+# Command line: torchrun --nproc_per_node=N -m dcgan_lib.launch ...
 # --------------------------------------------------------------------------------------------------------------------
-def parser() -> argparse.ArgumentParser:
-    """The command-line options of ``python -m dcgan_lib.distributed``."""
-    from .cache import MODEL_SPECS
-    from .profiles import PROFILE_NAMES
-
-    p = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m dcgan_lib.distributed",
-                                description="Train one of the book's DCGANs with DDP, one process per GPU.")
-    p.add_argument("--model", default="rooms", choices=sorted(MODEL_SPECS), help="the book's model (default rooms)")
-    p.add_argument("--dataset", default=None, help="train on another dataset, e.g. celeba (default: the model's "
-                   "dataset at this profile, e.g. lsun for rooms at full)")
-    p.add_argument("--profile", default=None, choices=PROFILE_NAMES, help="sizes (default $DCGAN_PROFILE or book)")
-    p.add_argument("--epochs", type=int, default=None, help="override the profile's number of epochs")
-    p.add_argument("--n-train", type=int, default=None, help="override the profile's number of training images")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="GLOBAL batch, split evenly over the processes (default: the profile's, 128 at full)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default the paper's 2e-4; never "
-                   "rescaled with the batch)")
-    p.add_argument("--device", default=None, choices=["cuda", "cpu"], help="default: cuda if available")
-    p.add_argument("--sync-batchnorm", action="store_true", help="BatchNorm over the global batch (CUDA only)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
-    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every k steps in an epoch")
-    p.add_argument("--stop-after-epoch", type=int, default=None, help="stop early, as an interruption would")
-    p.add_argument("--run-dir", default=None, help="checkpoint folder (default: where the chapters look for it)")
-    p.add_argument("--data-dir", default=None, help="dataset folder (real datasets) or cache (generated ones)")
-    p.add_argument("--no-resume", action="store_true", help="start over even if run-dir holds a checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def check_args(args: argparse.Namespace, world_size: int) -> None:
-    """Reject bad arguments before any process group or dataset is touched, naming the fix."""
-    from .data import DATASETS
-
-    if args.dataset is not None and args.dataset not in DATASETS:
-        raise ValueError(f"Unknown --dataset {args.dataset!r}: choose one of {', '.join(DATASETS)}.")
-    for name in ("epochs", "n_train", "batch_size", "checkpoint_every"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {value}.")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}.")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda but PyTorch sees no GPU here: use --device cpu (Gloo) or run on a GPU machine.")
-    if args.sync_batchnorm and world_size > 1 and (args.device == "cpu" or not torch.cuda.is_available()):
-        raise ValueError("--sync-batchnorm needs CUDA (PyTorch's SyncBatchNorm is GPU-only): drop it on the CPU.")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``torchrun ... -m dcgan_lib.distributed``: check arguments, join the group, load data, train."""
-    from .cache import model_config, run_dir_for
-    from .data import load_dataset
-    from .profiles import get_profile
-    from .training import train
-
-    args = parser().parse_args(argv)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    try:
-        check_args(args, world_size)
-        profile = get_profile(args.profile)
-        overrides = {k: v for k, v in [("dataset", args.dataset), ("epochs", args.epochs), ("n_train", args.n_train),
-                                       ("batch_size", args.batch_size), ("lr", args.lr)] if v is not None}
-        config = model_config(args.model, profile, **overrides)
-        World(0, world_size).local_batch(config.batch_size)  # divisibility, before any process waits on another
-    except ValueError as err:
-        parser().error(str(err))
-    world, device = init(args.device)
-    try:
-        run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(args.model, config, profile.name)
-        if world.is_main:
-            print(f"{world.size} process(es) × {world.local_batch(config.batch_size)} images = global batch "
-                  f"{config.batch_size}, lr {config.lr:g}, {config.dataset} at {config.image_size}px on "
-                  f"{device.type}; checkpoints in {run_dir}", flush=True)
-        if not world.is_main:
-            world.barrier()  # process 0 generates or downloads the dataset first; the others then read its cache
-        data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train",
-                            seed=config.data_seed, data_dir=args.data_dir)
-        if world.is_main:
-            world.barrier()
-        result = train(config, run_dir, device=device, data=data, resume=not args.no_resume,
-                       stop_after_epoch=args.stop_after_epoch, checkpoint_every=args.checkpoint_every
-                       or profile.checkpoint_every, progress=False if args.quiet else None,
-                       channels_last=not args.no_channels_last, precision=args.precision, compile=args.compile,
-                       sync_batchnorm=args.sync_batchnorm)
-        if world.is_main:
-            print(f"done: {result.epochs_done} epochs, {len(result.history['loss_d'])} steps, {run_dir}", flush=True)
-    finally:
-        close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import num_layers
+from .runtime import evaluating
 
 
 def layer_widths(image_size: int, ndf: int) -> list[int]:
@@ -46,21 +47,19 @@ def discriminator_features(D: nn.Module, images: torch.Tensor, grid: int = 4, la
     in float). D runs in eval mode (BatchNorm with its running statistics), on `device` (default: D's). Returns a
     CPU tensor [N, dim] of `dtype`, or fills `out` (e.g. a memory-mapped tensor) and returns it.
     """
-    was_training = D.training
-    D.eval()
     device = torch.device(device) if device is not None else next(D.parameters()).device
     n = len(images)
     chosen = None if layers is None else list(layers)
-    for start in range(0, n, batch_size):
-        x = images[start:start + batch_size].to(device)
-        x = x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x.float()
-        acts = D.features(x)
-        acts = acts if chosen is None else [acts[i] for i in chosen]
-        chunk = pool_features(acts, grid)
-        if out is None:
-            out = torch.empty(n, chunk.shape[1], dtype=dtype)
-        out[start:start + len(chunk)] = chunk.to("cpu", out.dtype)
-    D.train(was_training)
+    with evaluating(D):
+        for start in range(0, n, batch_size):
+            x = images[start:start + batch_size].to(device)
+            x = x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x.float()
+            acts = D.features(x)
+            acts = acts if chosen is None else [acts[i] for i in chosen]
+            chunk = pool_features(acts, grid)
+            if out is None:
+                out = torch.empty(n, chunk.shape[1], dtype=dtype)
+            out[start:start + len(chunk)] = chunk.to("cpu", out.dtype)
     return out
 
 

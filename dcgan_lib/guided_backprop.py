@@ -16,6 +16,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from .runtime import evaluating
+
 LEAKY_GATES = ("derivative", "relu")
 
 
@@ -83,15 +85,13 @@ def guided_backprop(D: nn.Module, images: torch.Tensor, layer: int, channel: int
     """
     if position not in ("max", "sum"):
         raise ValueError(f"position={position!r}: choose 'max' or 'sum'")
-    was_training = D.training
-    D.eval()
     x = images.detach().clone().requires_grad_(True)
-    h = discriminator_features_guided(D, x, leaky_gate)[layer]
-    channels = torch.as_tensor(channel, device=h.device).long().expand(len(x))
-    maps = h[torch.arange(len(x), device=h.device), channels].flatten(1)      # [N, H*W]
-    unit = maps.max(1).values if position == "max" else maps.sum(1)
-    (grad,) = torch.autograd.grad(unit.sum(), x)
-    D.train(was_training)
+    with evaluating(D):
+        h = discriminator_features_guided(D, x, leaky_gate)[layer]
+        channels = torch.as_tensor(channel, device=h.device).long().expand(len(x))
+        maps = h[torch.arange(len(x), device=h.device), channels].flatten(1)      # [N, H*W]
+        unit = maps.max(1).values if position == "max" else maps.sum(1)
+        (grad,) = torch.autograd.grad(unit.sum(), x)
     return grad.detach()
 
 
@@ -100,13 +100,11 @@ def top_activating(D: nn.Module, images: torch.Tensor, layer: int, channels: Ite
                    batch_size: int = 500) -> torch.Tensor:
     """Indices [len(channels), k] of the images whose maximal response (over positions) of each channel of D's
     hidden layer `layer` is largest, best first (D in eval mode)."""
-    was_training = D.training
-    D.eval()
     device = next(D.parameters()).device
     channels = torch.as_tensor(list(channels)).long()
-    peaks = torch.cat([D.features(chunk.to(device))[layer][:, channels.to(device)].flatten(2).amax(2).cpu()
-                       for chunk in images.split(batch_size)])                  # [N, C]
-    D.train(was_training)
+    with evaluating(D):
+        peaks = torch.cat([D.features(chunk.to(device))[layer][:, channels.to(device)].flatten(2).amax(2).cpu()
+                           for chunk in images.split(batch_size)])                  # [N, C]
     return peaks.topk(k, dim=0).indices.T.contiguous()
 
 

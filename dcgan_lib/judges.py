@@ -17,7 +17,7 @@ from . import checkpoints
 from .data import CACHE_VERSION, ImageDataset, load_dataset
 from .paths import runs_dir
 from .profiles import Profile, get_profile
-from .training import show_progress
+from .runtime import show_progress
 
 
 @dataclass(frozen=True)

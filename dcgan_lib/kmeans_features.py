@@ -96,7 +96,8 @@ class KMeansFeatures:
         return codes.transpose(1, 2).reshape(n, self.k, h - p + 1, w - p + 1)
 
     @torch.no_grad()
-    def transform(self, images: torch.Tensor, batch_size: int = 128, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def transform(self, images: torch.Tensor, batch_size: int = 128,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Quadrant sum-pooled triangle codes: [N, 4K] (K values for each of the four quadrants)."""
         out = torch.empty(len(images), self.n_features, dtype=dtype)
         for start in range(0, len(images), batch_size):

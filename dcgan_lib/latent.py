@@ -101,7 +101,8 @@ def find_transition(probs: torch.Tensor, low: float = 0.2, high: float = 0.8) ->
     return best
 
 
-def select(predictions: Mapping[str, torch.Tensor], conditions: Mapping[str, bool], margin: float = 0.3) -> torch.Tensor:
+def select(predictions: Mapping[str, torch.Tensor], conditions: Mapping[str, bool],
+           margin: float = 0.3) -> torch.Tensor:
     """Indices of samples that a judge confidently puts in a concept, e.g. {'smile': True, 'long_hair': False}.
 
     A binary attribute counts as present when P > 0.5 + margin and absent when P < 0.5 − margin.

@@ -10,12 +10,10 @@ At 64×64 the padded 32×32 digits are upsampled bilinearly.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
-from .data import DatasetError, ImageDataset
+from .imagedata import DatasetError, ImageDataset
 
 NAME = "mnist5k"
 SIZES = (32, 64)
@@ -60,11 +58,3 @@ def make_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train
         images = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
     images = images.clamp(0, 255).round().to(torch.uint8).contiguous()
     return ImageDataset(NAME, images, labels=labels[idx], class_names=[str(d) for d in range(10)])
-
-
-def load_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train",
-                 data_dir: str | Path | None = None) -> ImageDataset:
-    """The mnist5k split at `image_size` (first `n` digits, class-balanced when n is a multiple of 10), cached."""
-    from .data import load_dataset
-
-    return load_dataset(NAME, image_size, n=n, split=split, data_dir=data_dir)

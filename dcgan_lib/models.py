@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from .runtime import evaluating
+
 SUPPORTED_SIZES = {32: 3, 64: 4, 128: 5}  # image size -> number of stride-2 layers
 PRIORS = ("uniform", "normal")
 
@@ -165,8 +167,5 @@ def generate(G: Generator, n: int, batch_size: int = 500, seed: int = 0, prior: 
     device = device or next(G.parameters()).device
     if z is None:
         z = sample_z(n, G.nz, prior, generator=torch.Generator().manual_seed(seed))
-    was_training = G.training
-    G.eval()
-    images = torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
-    G.train(was_training)
-    return images
+    with evaluating(G):
+        return torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
+from .checkpoints import write_text_atomic
 from .paths import runs_dir
 
 
@@ -24,10 +23,7 @@ def record(chapter: str, name: str, value: float, profile: str, dataset: str, **
     entry = {"name": name, "value": float(value), "profile": profile, "dataset": dataset,
              "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
     entries = [e for e in entries if not (e["name"] == name and e["profile"] == profile)] + [entry]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(entries, f, indent=1)
-    os.replace(tmp, path)
+    write_text_atomic(json.dumps(entries, indent=1), path)
     return entry
 
 

@@ -359,7 +359,7 @@ def in_memory_images_per_second(data: torch.Tensor, batch_size: int, device: str
     order = torch.randperm(len(data)).repeat(batches * batch_size // len(data) + 1)[:batches * batch_size]
     synchronize(device)
     start = time.perf_counter()
-    for batch in epoch_batches(data, order, batch_size, device, channels_last=True):
+    for _ in epoch_batches(data, order, batch_size, device, channels_last=True):
         pass
     synchronize(device)
     return batches * batch_size / (time.perf_counter() - start)

@@ -62,7 +62,8 @@ def format_seconds(seconds: float) -> str:
 
 def _best(records: list[dict], chapter: str, profile: str, hardware: str) -> dict | None:
     """The record a reader should see: alone from an empty cache if measured, else from a book build."""
-    found = {r["cache"]: r for r in records if (r["chapter"], r["profile"], r["hardware"]) == (chapter, profile, hardware)}
+    found = {r["cache"]: r for r in records
+             if (r["chapter"], r["profile"], r["hardware"]) == (chapter, profile, hardware)}
     return found.get("cold") or found.get("shared")
 
 

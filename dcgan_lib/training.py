@@ -12,7 +12,6 @@ import json
 import math
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from . import checkpoints
 from .data import ImageDataset, check_channels, load_dataset
 from .distributed import World, parallel
 from .models import Discriminator, Generator, sample_z
+from .runtime import frozen, pick_device, show_progress  # noqa: F401  (chapters import them from here too)
 
 HISTORY_KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
 
@@ -78,22 +78,6 @@ class TrainResult:
         return load_generator_snapshot(self.run_dir, self.config, epoch)
 
 
-def show_progress(progress: bool | None = None) -> bool:
-    """Whether to draw progress bars: `progress` if given, else unless $DCGAN_PROGRESS is '0' (as in book builds)."""
-    return progress if progress is not None else os.environ.get("DCGAN_PROGRESS", "1") != "0"
-
-
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to use: `device` if given, else cuda, then mps, then cpu."""
-    if device is not None:
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def build_models(config: TrainConfig) -> tuple[Generator, Discriminator]:
     """Freshly initialised G and D for a config (weights depend only on config.seed)."""
     torch.manual_seed(config.seed)
@@ -106,16 +90,6 @@ def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig, fused: bool
     """Adam with the paper's settings for each network."""
     kwargs = dict(lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
     return torch.optim.Adam(G.parameters(), **kwargs), torch.optim.Adam(D.parameters(), **kwargs)
-
-
-@contextmanager
-def frozen(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block, `model`'s parameters get no gradients (backward passes still flow through it)."""
-    model.requires_grad_(False)
-    try:
-        yield model
-    finally:
-        model.requires_grad_(True)
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: torch.Tensor,
@@ -275,10 +249,11 @@ def _training_data(config: TrainConfig, data, device: torch.device):
 
 
 def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int,
-           world: World = World()) -> None:
+           world: World | None = None) -> None:
     """Move pending step statistics (averaged over processes) to the history, update the bar, stop on NaN/inf."""
     if not pending:
         return
+    world = world or World()
     stats = world.mean(torch.stack(pending)).cpu()
     pending.clear()
     if not torch.isfinite(stats[:, :2]).all():

@@ -33,11 +33,11 @@ def hand_count(b, nz=100, width=8, nc=3):
     input (F, except where the input needs none: z, and the real or detached images entering D's first layer)."""
     g_widths, d_widths = [4 * width, 2 * width, width], [width, 2 * width, 4 * width]
     project = 2 * b * nz * g_widths[0] * 16
-    g = project + conv_flops(b, g_widths[0], g_widths[1], 4, 4 * 4) + conv_flops(b, g_widths[1], g_widths[2], 4, 8 * 8) \
-        + conv_flops(b, g_widths[2], nc, 4, 16 * 16)
+    g = (project + conv_flops(b, g_widths[0], g_widths[1], 4, 4 * 4)
+         + conv_flops(b, g_widths[1], g_widths[2], 4, 8 * 8) + conv_flops(b, g_widths[2], nc, 4, 16 * 16))
     d_first = conv_flops(b, nc, d_widths[0], 4, 16 * 16)
-    d = d_first + conv_flops(b, d_widths[0], d_widths[1], 4, 8 * 8) + conv_flops(b, d_widths[1], d_widths[2], 4, 4 * 4) \
-        + conv_flops(b, d_widths[2], 1, 4, 1)
+    d = (d_first + conv_flops(b, d_widths[0], d_widths[1], 4, 8 * 8)
+         + conv_flops(b, d_widths[1], d_widths[2], 4, 4 * 4) + conv_flops(b, d_widths[2], 1, 4, 1))
     g_backward = 2 * g - project
     d_step = g + 2 * (d + 2 * d - d_first)             # G(z); D on real and fake, weights and inputs but the first
     g_step_library = d + d + g_backward                # D frozen: input gradients only; then G's backward

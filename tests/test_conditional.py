@@ -4,11 +4,22 @@ import torch
 from torch import nn
 
 from dcgan_lib import conditional
-from dcgan_lib.conditional import (ConditionalConfig, ConditionalGenerator, FCDiscriminator, LabelConcat, FCGenerator, build_conditional, conditional_config,
-                                   conditional_run_dir, generate_conditional, load_conditional,
-                                   pretrained_conditional, pretrained_conditionals, train_conditional)
-from dcgan_lib.data import ImageDataset
-from dcgan_lib.mnist5k import load_mnist5k
+from dcgan_lib.conditional import (
+    ConditionalConfig,
+    FCDiscriminator,
+    FCGenerator,
+    LabelConcat,
+    build_conditional,
+    conditional_config,
+    conditional_run_dir,
+    generate_conditional,
+    load_conditional,
+    pretrained_conditional,
+    pretrained_conditionals,
+    train_conditional,
+)
+from dcgan_lib.data import ImageDataset, load_mnist5k
+
 
 @pytest.fixture(autouse=True)
 def one_thread():

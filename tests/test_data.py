@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from dcgan_lib import data
-from dcgan_lib.data import (DATASETS, OFFLINE_DATASETS, DatasetError, ImageDataset, check_channels,
-                            load_dataset)
+from dcgan_lib.data import DATASETS, OFFLINE_DATASETS, DatasetError, ImageDataset, check_channels, load_dataset
 
 GENERATED = ("rooms", "faces", "objects10")
 

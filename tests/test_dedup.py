@@ -9,11 +9,28 @@ from PIL import Image
 
 from dcgan_lib import dedup
 from dcgan_lib.data import ImageDataset
-from dcgan_lib.dedup import (DedupError, HashAutoencoder, all_pairs_hamming, brute_force_pairs, find_duplicates,
-                             group_equal, groups_from_pairs, hamming_distance, hash_images, hash_to_int, near_pairs,
-                             pack_bits, pair_precision_recall, pairs_from_groups, pixel_hash_groups,
-                             plant_near_duplicates, prepare_images, pretrained_autoencoder, unpack_bits)
-from dcgan_lib.dedup import _choose_bands
+from dcgan_lib.dedup import (
+    DedupError,
+    HashAutoencoder,
+    _choose_bands,
+    all_pairs_hamming,
+    brute_force_pairs,
+    find_duplicates,
+    group_equal,
+    groups_from_pairs,
+    hamming_distance,
+    hash_images,
+    hash_to_int,
+    near_pairs,
+    pack_bits,
+    pair_precision_recall,
+    pairs_from_groups,
+    pixel_hash_groups,
+    plant_near_duplicates,
+    prepare_images,
+    pretrained_autoencoder,
+    unpack_bits,
+)
 
 
 def random_model(seed: int = 0) -> HashAutoencoder:

@@ -3,9 +3,20 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.dissection import (ObjectLocator, attribute_rates, boxes_to_mask, fit_location_regression,
-                                  generate_with_drop, location_samples, maps_to_drop, mask_to_boxes, pad_boxes,
-                                  pretrained_locator, random_maps, relative_change)
+from dcgan_lib.dissection import (
+    ObjectLocator,
+    attribute_rates,
+    boxes_to_mask,
+    fit_location_regression,
+    generate_with_drop,
+    location_samples,
+    maps_to_drop,
+    mask_to_boxes,
+    pad_boxes,
+    pretrained_locator,
+    random_maps,
+    relative_change,
+)
 from dcgan_lib.judges import JUDGE_SPECS, Judge
 from dcgan_lib.models import Generator
 

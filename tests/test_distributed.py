@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from dcgan_lib import checkpoints, training
-from dcgan_lib.distributed import World, check_args, parser, spawn
+from dcgan_lib.distributed import World, spawn
+from dcgan_lib.launch import check_args, parser
 from dcgan_lib.training import TrainConfig, frozen, train
 
 CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=64, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=4)
@@ -189,13 +190,13 @@ def cli(*args: str) -> list[str]:
 def test_torchrun_resumes_a_one_process_run_on_two_processes(tmp_cache):
     run_dir = tmp_cache / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    alone = subprocess.run([sys.executable, "-m", "dcgan_lib.distributed", *cli("--run-dir", str(run_dir),
+    alone = subprocess.run([sys.executable, "-m", "dcgan_lib.launch", *cli("--run-dir", str(run_dir),
                             "--stop-after-epoch", "1")], capture_output=True, text=True, env=env, timeout=300)
     assert alone.returncode == 0, alone.stderr
     assert "1 process(es) × 32 images = global batch 32" in alone.stdout
     assert checkpoints.load(run_dir / "checkpoint.pt")["epoch"] == 1
     launched = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                               "-m", "dcgan_lib.distributed", *cli("--run-dir", str(run_dir))],
+                               "-m", "dcgan_lib.launch", *cli("--run-dir", str(run_dir))],
                               capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert "2 process(es) × 16 images = global batch 32" in launched.stdout
@@ -211,7 +212,7 @@ def test_torchrun_resumes_a_one_process_run_on_two_processes(tmp_cache):
     (["--epochs", "0"], "--epochs must be a positive"),
 ])
 def test_bad_arguments_are_refused_before_any_work(args, message, monkeypatch, capsys):
-    from dcgan_lib.distributed import main
+    from dcgan_lib.launch import main
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(SystemExit):

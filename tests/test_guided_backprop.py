@@ -1,8 +1,13 @@
 import torch
 from torch import nn
 
-from dcgan_lib.guided_backprop import (discriminator_features_guided, guided_backprop, guided_forward,
-                                       positive_energy_fraction, top_activating)
+from dcgan_lib.guided_backprop import (
+    discriminator_features_guided,
+    guided_backprop,
+    guided_forward,
+    positive_energy_fraction,
+    top_activating,
+)
 from dcgan_lib.models import Discriminator
 
 

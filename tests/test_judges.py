@@ -2,8 +2,15 @@
 import torch
 
 from dcgan_lib.data import CACHE_VERSION, load_dataset
-from dcgan_lib.judges import (JUDGE_SPECS, Judge, blend_pairs, celeba_targets, judge_loss, pretrained_judge,
-                               train_celeba_judge)
+from dcgan_lib.judges import (
+    JUDGE_SPECS,
+    Judge,
+    blend_pairs,
+    celeba_targets,
+    judge_loss,
+    pretrained_judge,
+    train_celeba_judge,
+)
 
 
 def test_blend_pairs_mixes_a_share_of_rows_with_other_rows():

@@ -3,8 +3,22 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.latent import (along, arithmetic, concept_vector, find_transition, interpolate, lerp, matches,
-                              neighbours, select, slerp, smooth_fraction, spearman, step_distances, walk)
+from dcgan_lib.latent import (
+    along,
+    arithmetic,
+    concept_vector,
+    find_transition,
+    interpolate,
+    lerp,
+    matches,
+    neighbours,
+    select,
+    slerp,
+    smooth_fraction,
+    spearman,
+    step_distances,
+    walk,
+)
 
 
 def test_lerp_and_slerp_hit_the_end_points():

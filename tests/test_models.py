@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from dcgan_lib.models import (Discriminator, Generator, count_parameters, generate, guideline_checks, sample_z)
+from dcgan_lib.models import Discriminator, Generator, count_parameters, generate, guideline_checks, sample_z
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])

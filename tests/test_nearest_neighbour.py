@@ -3,8 +3,13 @@ import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from dcgan_lib.nearest_neighbour import (StreamingNearestNeighbour, balanced_labels, generated_test_error,
-                                         nearest_neighbour_error, nearest_neighbour_predict)
+from dcgan_lib.nearest_neighbour import (
+    StreamingNearestNeighbour,
+    balanced_labels,
+    generated_test_error,
+    nearest_neighbour_error,
+    nearest_neighbour_predict,
+)
 
 
 def random_problem(n_ref=700, n_query=150, dim=48, seed=0):

@@ -20,14 +20,17 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_notebook_is_stored_without_outputs(path):
     nb = json.loads(path.read_text())
-    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
-    assert not dirty, f"{path.name}: cells {dirty} have stored outputs; clear them (e.g. `jupyter nbconvert --clear-output --inplace`)"
+    dirty = [i for i, c in enumerate(nb["cells"])
+             if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, (f"{path.name}: cells {dirty} have stored outputs; clear them "
+                       "(e.g. `jupyter nbconvert --clear-output --inplace`)")
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_checked_cells_have_reference_outputs(path):
     nb = json.loads(path.read_text())
-    checked = [c["id"] for c in nb["cells"] if c["cell_type"] == "code" and "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
+    checked = [c["id"] for c in nb["cells"]
+               if c["cell_type"] == "code" and "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
     reference = ROOT / "tests" / "notebook_outputs" / f"{path.stem}.json"
     recorded = json.loads(reference.read_text()) if reference.exists() else {}
     missing = [cid for cid in checked if cid not in recorded]

@@ -17,7 +17,8 @@ def test_chapters_are_found_by_short_name():
 
 
 def test_parameters_are_parsed_as_literals_or_strings():
-    assert parse_params(["DATASET=celeba", "EPOCHS=3", "DEVICE=None"]) == {"DATASET": "celeba", "EPOCHS": 3, "DEVICE": None}
+    assert parse_params(["DATASET=celeba", "EPOCHS=3", "DEVICE=None"]) == \
+        {"DATASET": "celeba", "EPOCHS": 3, "DEVICE": None}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_params(["DATASET"])
 

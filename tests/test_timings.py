@@ -42,7 +42,8 @@ def test_note_prefers_a_run_alone_and_flags_a_busy_machine():
 
 
 def test_table_marks_book_build_times():
-    table = timings.markdown_table([record(), record(profile="book", cache="shared", seconds=600, load_avg=[3.5, 3, 3])],
+    busy_build = record(profile="book", cache="shared", seconds=600, load_avg=[3.5, 3, 3])
+    table = timings.markdown_table([record(), busy_build],
                                    ["01_architecture"])
     assert "| 01_architecture | 25 s | 10.0 min * † | – | – |" in table
 

@@ -30,8 +30,10 @@ def merged_streams(outputs: list) -> list:
 def record(path: Path) -> int:
     """Execute one chapter and save its check cells' outputs; returns how many were recorded."""
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    outputs = {c["id"]: merged_streams(c.outputs) for c in nb.cells if c.cell_type == "code" and CHECK_MARKER in c.source}
+    NotebookClient(nb, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    outputs = {c["id"]: merged_streams(c.outputs) for c in nb.cells
+               if c.cell_type == "code" and CHECK_MARKER in c.source}
     REFERENCE_DIR.mkdir(exist_ok=True)
     if outputs:
         (REFERENCE_DIR / f"{path.stem}.json").write_text(json.dumps(outputs, indent=1, ensure_ascii=False) + "\n")

@@ -1,0 +1,29 @@
+"""dcgan_lib.runtime: the helpers every layer shares."""
+import pytest
+import torch
+from torch import nn
+
+from dcgan_lib.runtime import evaluating, frozen, pick_device, show_progress
+
+
+def test_evaluating_restores_each_models_mode_also_after_an_error():
+    a, b = nn.BatchNorm1d(2), nn.BatchNorm1d(2).eval()
+    with evaluating(a, b):
+        assert not a.training and not b.training
+    assert a.training and not b.training
+    with pytest.raises(RuntimeError), evaluating(a):
+        raise RuntimeError("boom")
+    assert a.training
+
+
+def test_frozen_blocks_gradients_for_the_weights_not_through_them():
+    layer, x = nn.Linear(2, 1), torch.ones(1, 2, requires_grad=True)
+    with frozen(layer):
+        layer(x).sum().backward()
+    assert layer.weight.grad is None and x.grad is not None and layer.weight.requires_grad
+
+
+def test_device_and_progress_switches(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("DCGAN_PROGRESS", "0")
+    assert show_progress() is False and show_progress(True) is True
