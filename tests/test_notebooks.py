@@ -27,6 +27,20 @@ def test_notebook_is_stored_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_fits_the_books_code_boxes(path):
+    """88 columns show in a code box at 1440 pixels, 87 in a collapsed one (solutions); the browser test
+    measures the rendered boxes, this catches a long line without building the book."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        collapsed = any(t.startswith("hide") for t in cell.get("metadata", {}).get("tags", []))
+        limit = 87 if collapsed else 88
+        long = [line for line in "".join(cell["source"]).splitlines() if len(line) > limit]
+        assert not long, f"{path.name}, cell {cell.get('id')}: over {limit} columns: {long[0]!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_checked_cells_have_reference_outputs(path):
     nb = json.loads(path.read_text())
     checked = [c["id"] for c in nb["cells"]

@@ -125,10 +125,10 @@ def assert_math_rendered(page) -> None:
 
 
 def assert_code_fits(page) -> None:
-    """No code cell is wider than its box: readers never scroll sideways to read a line."""
+    """No code cell is wider than its box, collapsed solutions included: readers never scroll sideways."""
     wide = page.evaluate("""() => [...document.querySelectorAll('.cell_input pre')]
         .filter(e => e.scrollWidth > e.clientWidth + 1)
-        .map(e => e.innerText.split('\\n').reduce((a, b) => a.length >= b.length ? a : b))""")
+        .map(e => e.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b))""")
     assert not wide, f"{len(wide)} code cell(s) overflow their box, e.g. the line {wide[0]!r}"
 
 
