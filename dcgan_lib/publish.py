@@ -1,10 +1,11 @@
 """Render a run's executed notebooks (e.g. paper scale, from `python -m dcgan_lib.run`) as the book.
 
-    make book-from RUN=runs/full      # = python -m dcgan_lib.publish runs/full _build/staging, then jupyter-book
+    python -m dcgan_lib.publish runs/full _build/staging      # stage only; then jupyter-book build _build/staging
 
 `stage` copies the book's sources into a staging folder, puts each executed notebook of the run in place of its
-chapter, and tells jupyter-book not to execute those: they are rendered with the outputs of the run. The other
-chapters execute as in `make book`, sharing its execution cache, so unchanged ones are not run again.
+chapter, and tells jupyter-book not to execute those: they are rendered with the outputs of the run. Chapters
+not in the run execute through jupyter-book's cache, unless `execute=False`. `make book` and `make book-from`
+(dcgan_lib.book_build) stage every chapter already executed, so jupyter-book only renders.
 """
 from __future__ import annotations
 
