@@ -24,7 +24,6 @@ from .training import train
 
 def parser() -> argparse.ArgumentParser:
     """The command-line options of ``python -m dcgan_lib.launch``."""
-
     p = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m dcgan_lib.launch",
                                 description="Train one of the book's DCGANs with DDP, one process per GPU.")
     p.add_argument("--model", default="rooms", choices=sorted(MODEL_SPECS), help="the book's model (default rooms)")
@@ -53,7 +52,6 @@ def parser() -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace, world_size: int) -> None:
     """Reject bad arguments before any process group or dataset is touched, naming the fix."""
-
     if args.dataset is not None and args.dataset not in DATASETS:
         raise ValueError(f"Unknown --dataset {args.dataset!r}: choose one of {', '.join(DATASETS)}.")
     for name in ("epochs", "n_train", "batch_size", "checkpoint_every"):
@@ -70,7 +68,6 @@ def check_args(args: argparse.Namespace, world_size: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``torchrun ... -m dcgan_lib.launch``: check arguments, join the group, load data, train."""
-
     args = parser().parse_args(argv)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     try:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from .book_build import FINGERPRINT_KEY
 from .chapters import chapters, resolve
 from .paths import repo_root
 from .profiles import PROFILE_NAMES
@@ -196,7 +197,7 @@ def from_build(executed_dir: str | Path, profile: str, stems: list[str] | None =
         if not path.stem[:2].isdigit() or (stems and path.stem not in stems) or not executed.exists():
             continue
         metadata = json.loads(executed.read_text()).get("metadata", {})
-        run, build = metadata.get("papermill", {}), metadata.get("dcgan_book_build", {})
+        run, build = metadata.get("papermill", {}), metadata.get(FINGERPRINT_KEY, {})
         if run.get("duration") is None or build.get("profile") != profile:
             continue
         loads = [build[k] for k in ("load_avg_before", "load_avg_after") if build.get(k)]

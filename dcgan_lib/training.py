@@ -24,7 +24,7 @@ from . import checkpoints
 from .data import ImageDataset, check_channels, load_dataset
 from .distributed import World, parallel
 from .models import Discriminator, Generator, sample_z
-from .runtime import frozen, pick_device, show_progress  # noqa: F401  (chapters import them from here too)
+from .runtime import frozen, pick_device, show_progress
 
 HISTORY_KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
 

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from dcgan_lib import checkpoints, training
 from dcgan_lib.distributed import World, spawn
 from dcgan_lib.launch import check_args, parser
-from dcgan_lib.training import TrainConfig, frozen, train
+from dcgan_lib.runtime import frozen
+from dcgan_lib.training import TrainConfig, train
 
 CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=64, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=4)
 TOLERANCE = 1e-4  # largest ||a - b|| / ||a|| allowed over all parameters of G and D together

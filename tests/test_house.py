@@ -23,24 +23,22 @@ def modules() -> dict[str, ast.Module]:
 
 def imports(tree: ast.Module, top_level_only: bool = False) -> tuple[set[str], set[str]]:
     """(library modules, third-party top-level names) that a module imports."""
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
     internal, external = set(), set()
-    for node in nodes:
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
+    for node in tree.body if top_level_only else ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:  # from .x import y / from . import x
             internal |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
             continue
-        if not (isinstance(node, ast.ImportFrom) and node.level == 1):
-            for name in names:
-                top = name.split(".")[0]
-                if top == "dcgan_lib":
-                    internal.add(name.split(".")[1]) if "." in name else None
-                elif top not in sys.stdlib_module_names and top != "__future__":
-                    external.add(top)
+        for parts in (name.split(".") for name in names):
+            if parts[0] == "dcgan_lib":
+                internal |= set(parts[1:2])
+            elif parts[0] not in sys.stdlib_module_names and parts[0] != "__future__":
+                external.add(parts[0])
     return internal, external
 
 

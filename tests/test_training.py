@@ -6,7 +6,8 @@ import torch
 
 from dcgan_lib import checkpoints, results, training
 from dcgan_lib.cache import model_config, pretrained, run_dir_for
-from dcgan_lib.training import TrainConfig, TrainingDiverged, load_trained, pick_device, train
+from dcgan_lib.runtime import pick_device
+from dcgan_lib.training import TrainConfig, TrainingDiverged, load_trained, train
 
 CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=128, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=16)
 
