@@ -38,22 +38,22 @@ test-browser: venv
 # Execute every chapter at the `book` profile, each in a plain papermill process with no cell timeout, then
 # render the HTML into _build/html. A failing cell stops the build; run it again to resume at that chapter.
 book: venv
-	$(PY) -m dcgan_lib.book_build --profile book
+	$(PY) -m dcgan_lib.tooling.book_build --profile book
 
-# Render a run folder's executed notebooks (python -m dcgan_lib.run) in place of their chapters, without
+# Render a run folder's executed notebooks (python -m dcgan_lib.tooling.run) in place of their chapters, without
 # executing them again; the other chapters are those of `make book` (executed if needed). E.g. RUN=runs/full.
 book-from: venv
 	@test -n "$(RUN)" || { echo "usage: make book-from RUN=runs/full"; exit 2; }
-	$(PY) -m dcgan_lib.book_build --profile book --run $(RUN) --path-output _build/book-from
+	$(PY) -m dcgan_lib.tooling.book_build --profile book --run $(RUN) --path-output _build/book-from
 	@echo "The book with the run's notebooks: _build/book-from/_build/html/index.html"
 
-# After `make book`: record each chapter's execution time in that build (book profile) in dcgan_lib/run_times.json.
+# After `make book`: record each chapter's execution time in that build (book profile) in dcgan_lib/tooling/run_times.json.
 book-times: venv
-	$(PY) -m dcgan_lib.timings --from-build _build/executed/book --profile book
+	$(PY) -m dcgan_lib.tooling.timings --from-build _build/executed/book --profile book
 
 # Time each chapter alone from an empty cache with papermill: PROFILE=ci (default) or book, CHAPTERS=a,b to choose.
 run-times: venv
-	$(PY) -m dcgan_lib.timings --profile $(or $(PROFILE),ci) $(if $(CHAPTERS),--chapters $(CHAPTERS))
+	$(PY) -m dcgan_lib.tooling.timings --profile $(or $(PROFILE),ci) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 # Re-record the expected outputs of the chapters' `# NBVAL_CHECK_OUTPUT` cells.
 references: venv

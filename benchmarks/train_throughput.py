@@ -22,8 +22,8 @@ import os
 
 import torch
 
-from dcgan_lib import speed
-from dcgan_lib.training import TrainConfig, pick_device
+from dcgan_lib.train import speed
+from dcgan_lib.train.loop import TrainConfig, pick_device
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""The throughput benchmark (benchmarks/train_throughput.py) and the measuring code behind it (dcgan_lib.speed)."""
+"""The throughput benchmark (benchmarks/train_throughput.py) and the code behind it (dcgan_lib.train.speed)."""
 import importlib.util
 import json
 import math
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lib import speed
 from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.training import TrainConfig
+from dcgan_lib.train import speed
+from dcgan_lib.train.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(image_size=32, ngf=8, ndf=8, batch_size=8)

@@ -1,11 +1,11 @@
-"""`make book`'s two steps (dcgan_lib.book_build) on a tiny book of two chapters."""
+"""`make book`'s two steps (dcgan_lib.tooling.book_build) on a tiny book of two chapters."""
 import json
 
 import nbformat
 import pytest
 
-from dcgan_lib import book_build
-from dcgan_lib.chapters import book_dir
+from dcgan_lib.tooling import book_build
+from dcgan_lib.tooling.chapters import book_dir
 
 
 def tiny_book(root, second_cell="y = 1 + 1"):

@@ -1,4 +1,4 @@
-from dcgan_lib import colab
+from dcgan_lib.tooling import colab
 
 
 def test_profile_and_message_per_runtime():

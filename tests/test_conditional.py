@@ -1,10 +1,11 @@
-"""Tests for dcgan_lib.conditional (conditional DCGAN and fully connected GAN) and dcgan_lib.mnist5k."""
+"""Tests for dcgan_lib.train.conditional (conditional DCGAN and fully connected GAN) and dcgan_lib.data.mnist5k."""
 import pytest
 import torch
 from torch import nn
 
-from dcgan_lib import conditional
-from dcgan_lib.conditional import (
+from dcgan_lib.data import ImageDataset, load_mnist5k
+from dcgan_lib.train import conditional
+from dcgan_lib.train.conditional import (
     ConditionalConfig,
     FCDiscriminator,
     FCGenerator,
@@ -18,7 +19,6 @@ from dcgan_lib.conditional import (
     pretrained_conditionals,
     train_conditional,
 )
-from dcgan_lib.data import ImageDataset, load_mnist5k
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests for dcgan_lib.data: generated datasets, caching, and the error messages."""
+"""Tests for dcgan_lib.data.datasets: generated datasets, caching, and the error messages."""
 from __future__ import annotations
 
 import sys
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lib import data
 from dcgan_lib.data import DATASETS, OFFLINE_DATASETS, DatasetError, ImageDataset, check_channels, load_dataset
+from dcgan_lib.data import datasets as data
 
 GENERATED = ("rooms", "faces", "objects10")
 

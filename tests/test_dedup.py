@@ -1,4 +1,4 @@
-"""Tests for dcgan_lib.dedup: hash packing, grouping, near matching, planted duplicates and the streaming path."""
+"""Tests for dcgan_lib.analysis.dedup: hash packing, grouping, near matching, planted duplicates, streaming."""
 from __future__ import annotations
 
 import itertools
@@ -7,9 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from dcgan_lib import dedup
-from dcgan_lib.data import ImageDataset
-from dcgan_lib.dedup import (
+from dcgan_lib.analysis import dedup
+from dcgan_lib.analysis.dedup import (
     DedupError,
     HashAutoencoder,
     _choose_bands,
@@ -31,6 +30,7 @@ from dcgan_lib.dedup import (
     pretrained_autoencoder,
     unpack_bits,
 )
+from dcgan_lib.data import ImageDataset
 
 
 def random_model(seed: int = 0) -> HashAutoencoder:

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.dissection import (
+from dcgan_lib.analysis.dissection import (
     ObjectLocator,
     attribute_rates,
     boxes_to_mask,
@@ -17,7 +17,7 @@ from dcgan_lib.dissection import (
     random_maps,
     relative_change,
 )
-from dcgan_lib.judges import JUDGE_SPECS, Judge
+from dcgan_lib.analysis.judges import JUDGE_SPECS, Judge
 from dcgan_lib.models import Generator
 
 NAN = float("nan")

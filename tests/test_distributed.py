@@ -1,4 +1,4 @@
-"""Data-parallel training (dcgan_lib.distributed) on the CPU: two Gloo processes against one.
+"""Data-parallel training (dcgan_lib.train.distributed) on the CPU: two Gloo processes against one.
 
 What is honestly comparable. DDP averages gradients, so two processes with half the batch each compute the
 step of one process on the whole batch *except for BatchNorm*: each process normalises with the statistics of
@@ -29,11 +29,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dcgan_lib import checkpoints, training
-from dcgan_lib.distributed import World, spawn
-from dcgan_lib.launch import check_args, parser
-from dcgan_lib.runtime import frozen
-from dcgan_lib.training import TrainConfig, train
+from dcgan_lib.core import store
+from dcgan_lib.core.runtime import frozen
+from dcgan_lib.tooling.launch import check_args, parser
+from dcgan_lib.train import loop as training
+from dcgan_lib.train.distributed import World, spawn
+from dcgan_lib.train.loop import TrainConfig, train
 
 CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=64, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=4)
 TOLERANCE = 1e-4  # largest ||a - b|| / ||a|| allowed over all parameters of G and D together
@@ -71,8 +72,8 @@ def _two_process_runs(out: str, data: torch.Tensor) -> None:
     out = Path(out)
     world = World.current()
     writes = []
-    save_atomic, save_grid = checkpoints.save_atomic, training.save_sample_grid
-    checkpoints.save_atomic = lambda obj, path: (writes.append(str(path)), save_atomic(obj, path))[1]
+    save_atomic, save_grid = store.save_atomic, training.save_sample_grid
+    store.save_atomic = lambda obj, path: (writes.append(str(path)), save_atomic(obj, path))[1]
     training.save_sample_grid = lambda G, z, path: (writes.append(str(path)), save_grid(G, z, path))[1]
     train(CONFIG, out / "straight", device="cpu", data=data, progress=False)
     train(CONFIG, out / "resumed", device="cpu", data=data, progress=False, stop_after_epoch=1)
@@ -113,7 +114,7 @@ def half_batch_step(G, D, opt_g, opt_d, real, z, autocast, parts=2):
 
 def parameters(run_dir: Path) -> dict[str, torch.Tensor]:
     """The learned parameters (not BatchNorm's running statistics) of G and D in a run's checkpoint."""
-    state = checkpoints.load(run_dir / "checkpoint.pt")
+    state = store.load(run_dir / "checkpoint.pt")
     keep = lambda k: not k.endswith(("running_mean", "running_var", "num_batches_tracked"))  # noqa: E731
     return {f"{net}.{k}": v for net in ("generator", "discriminator") for k, v in state[net].items() if keep(k)}
 
@@ -131,22 +132,22 @@ def test_two_processes_match_one_process_with_the_same_global_batch(runs, tmp_pa
     monkeypatch.setattr(training, "train_step", half_batch_step)
     halves = train(CONFIG, tmp_path / "halves", device="cpu", data=random_images(), progress=False)
     ddp = parameters(runs / "straight")
-    assert checkpoints.load(runs / "straight" / "checkpoint.pt")["step"] == 4
+    assert store.load(runs / "straight" / "checkpoint.pt")["step"] == 4
     same = relative_difference(ddp, parameters(tmp_path / "halves"))
     other = relative_difference(ddp, parameters(tmp_path / "plain"))
     print(f"two processes vs one: {same:.1e} with BatchNorm per half-batch, {other:.1e} over the whole batch")
     assert same < TOLERANCE
     assert other > 10 * TOLERANCE  # BatchNorm per half-batch matters (measured 5.6e-3)
-    history = checkpoints.load(runs / "straight" / "checkpoint.pt")["history"]
+    history = store.load(runs / "straight" / "checkpoint.pt")["history"]
     assert torch.allclose(torch.tensor(history["loss_d"]), torch.tensor(halves.history["loss_d"]), atol=1e-5)
     assert len(plain.history["loss_d"]) == 4
 
 
 @pytest.mark.timeout(600)
 def test_a_resumed_two_process_run_continues_bit_for_bit(runs):
-    straight = checkpoints.load(runs / "straight" / "checkpoint.pt")
-    resumed = checkpoints.load(runs / "resumed" / "checkpoint.pt")
-    assert checkpoints.load(runs / "stopped" / "checkpoint.pt")["epoch"] == 1
+    straight = store.load(runs / "straight" / "checkpoint.pt")
+    resumed = store.load(runs / "resumed" / "checkpoint.pt")
+    assert store.load(runs / "stopped" / "checkpoint.pt")["epoch"] == 1
     for net in ("generator", "discriminator", "opt_g", "opt_d"):
         if net.startswith("opt"):
             a, b = straight[net]["state"], resumed[net]["state"]
@@ -191,17 +192,17 @@ def cli(*args: str) -> list[str]:
 def test_torchrun_resumes_a_one_process_run_on_two_processes(tmp_cache):
     run_dir = tmp_cache / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    alone = subprocess.run([sys.executable, "-m", "dcgan_lib.launch", *cli("--run-dir", str(run_dir),
+    alone = subprocess.run([sys.executable, "-m", "dcgan_lib.tooling.launch", *cli("--run-dir", str(run_dir),
                             "--stop-after-epoch", "1")], capture_output=True, text=True, env=env, timeout=300)
     assert alone.returncode == 0, alone.stderr
     assert "1 process(es) × 32 images = global batch 32" in alone.stdout
-    assert checkpoints.load(run_dir / "checkpoint.pt")["epoch"] == 1
+    assert store.load(run_dir / "checkpoint.pt")["epoch"] == 1
     launched = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                               "-m", "dcgan_lib.launch", *cli("--run-dir", str(run_dir))],
+                               "-m", "dcgan_lib.tooling.launch", *cli("--run-dir", str(run_dir))],
                               capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert "2 process(es) × 16 images = global batch 32" in launched.stdout
-    state = checkpoints.load(run_dir / "checkpoint.pt")
+    state = store.load(run_dir / "checkpoint.pt")
     assert state["epoch"] == 2 and state["step"] == 8
     assert all(torch.isfinite(v).all() for v in state["generator"].values())
 
@@ -213,7 +214,7 @@ def test_torchrun_resumes_a_one_process_run_on_two_processes(tmp_cache):
     (["--epochs", "0"], "--epochs must be a positive"),
 ])
 def test_bad_arguments_are_refused_before_any_work(args, message, monkeypatch, capsys):
-    from dcgan_lib.launch import main
+    from dcgan_lib.tooling.launch import main
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(SystemExit):

@@ -1,6 +1,6 @@
 import torch
 
-from dcgan_lib.features import discriminator_features, feature_dim, layer_slices, pool_features
+from dcgan_lib.analysis.features import discriminator_features, feature_dim, layer_slices, pool_features
 from dcgan_lib.models import Discriminator
 
 

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from dcgan_lib.guided_backprop import (
+from dcgan_lib.analysis.guided_backprop import (
     discriminator_features_guided,
     guided_backprop,
     guided_forward,

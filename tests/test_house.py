@@ -12,68 +12,101 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "dcgan_lib"
-TOOLING = {"book_build", "run", "timings", "student", "publish", "chapters", "colab", "launch"}  # the tools
+# The floors, from the bottom up: a module imports only from its own floor or those below it.
+LAYERS = ["core", "data", "models", "train", "analysis", "zoo", "tooling"]
 
 
 @functools.cache
 def modules() -> dict[str, ast.Module]:
-    """Every module of the package, parsed, by name."""
-    return {p.stem: ast.parse(p.read_text()) for p in sorted(PACKAGE.glob("*.py")) if p.stem != "__init__"}
+    """Every module of the package, parsed, by dotted name below dcgan_lib ('core.store', 'data' for its
+    __init__, 'zoo')."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if name:
+            found[name] = ast.parse(path.read_text())
+    return found
+
+
+def layer(name: str) -> int:
+    return LAYERS.index(name.split(".")[0])
+
+
+def resolve(module: str, names: list[str]) -> set[str]:
+    """The library modules that `from dcgan_lib.<module> import <names>` loads (a name may be a submodule)."""
+    found = {module} if module in modules() else set()
+    found |= {f"{module}.{n}" for n in names if f"{module}.{n}" in modules()}
+    return found or {module}
 
 
 def imports(tree: ast.Module, top_level_only: bool = False) -> tuple[set[str], set[str]]:
     """(library modules, third-party top-level names) that a module imports."""
     internal, external = set(), set()
     for node in tree.body if top_level_only else ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:  # from .x import y / from . import x
-            internal |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        if isinstance(node, ast.ImportFrom) and node.level:
+            internal.add(f"relative import from {'.' * node.level}{node.module or ''}")
             continue
         if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
+            pairs = [(node.module, [a.name for a in node.names])]
         elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            pairs = [(a.name, []) for a in node.names]
         else:
             continue
-        for parts in (name.split(".") for name in names):
+        for module, names in pairs:
+            parts = module.split(".")
             if parts[0] == "dcgan_lib":
-                internal |= set(parts[1:2])
+                internal |= resolve(".".join(parts[1:]), names) if len(parts) > 1 else set(names)
             elif parts[0] not in sys.stdlib_module_names and parts[0] != "__future__":
                 external.add(parts[0])
     return internal, external
 
 
+def graph() -> dict[str, set[str]]:
+    return {name: imports(tree)[0] - {name} for name, tree in modules().items()}
+
+
+def test_the_floors_are_the_top_level_of_the_package():
+    top = {name.split(".")[0] for name in modules()}
+    assert top == set(LAYERS), f"dcgan_lib's top level is {sorted(top)}; the floors are {LAYERS}"
+
+
+def test_imports_are_absolute():
+    relative = {name: sorted(d for d in deps if d.startswith("relative")) for name, deps in graph().items()}
+    assert not {k: v for k, v in relative.items() if v}, "write library imports as `from dcgan_lib.<floor>...`"
+
+
 def test_no_module_imports_back_a_module_that_imports_it():
-    graph = {name: imports(tree)[0] - {name} for name, tree in modules().items()}
+    edges = graph()
 
     def reachable(start: str) -> set[str]:
         seen, todo = set(), [start]
         while todo:
-            for dep in graph.get(todo.pop(), ()):
+            for dep in edges.get(todo.pop(), ()):
                 if dep not in seen:
                     seen.add(dep)
                     todo.append(dep)
         return seen
 
-    circles = sorted({tuple(sorted((a, b))) for a in graph for b in reachable(a) if a != b and a in reachable(b)})
+    circles = sorted({tuple(sorted((a, b))) for a in edges for b in reachable(a) if a != b and a in reachable(b)})
     assert not circles, f"import circles: {circles}"
 
 
-def test_runtime_helpers_build_on_nothing_in_the_library():
-    assert imports(modules()["runtime"])[0] == set()
-    assert imports(modules()["imagedata"])[0] == set()
+def test_imports_only_go_down():
+    climbing = sorted((name, dep) for name, deps in graph().items() for dep in deps
+                      if dep.split(".")[0] in LAYERS and layer(dep) > layer(name))
+    assert not climbing, f"imports from a lower floor to a higher one (module, imported): {climbing}"
 
 
-def test_nothing_in_the_library_imports_the_books_tooling():
-    for name, tree in modules().items():
-        if name not in TOOLING:
-            used = imports(tree)[0] & TOOLING
-            assert not used, f"dcgan_lib.{name} imports the book's tooling {used}"
+def test_runtime_helpers_and_the_dataset_type_build_on_nothing_in_the_library():
+    assert imports(modules()["core.runtime"])[0] == set()
+    assert imports(modules()["data.imagedata"])[0] == set()
 
 
 def test_only_the_tools_build_on_the_model_zoo():
-    """dcgan_lib.cache maps the book's model names and profiles to configs; library functions take sizes."""
-    users = {name for name, tree in modules().items() if "cache" in imports(tree)[0]}
-    assert users <= TOOLING, f"library modules importing the zoo: {users - TOOLING}"
+    """dcgan_lib.zoo maps the book's model names and profiles to configs; library functions take sizes."""
+    users = {name for name, deps in graph().items() if "zoo" in deps}
+    assert all(layer(u) >= layer("zoo") for u in users), f"library modules importing the zoo: {users}"
 
 
 def declared() -> tuple[set[str], set[str]]:
@@ -106,7 +139,7 @@ def test_every_import_is_declared_and_the_library_needs_no_extra(name):
         provided_by = distributions().get(module, {module.lower().replace("_", "-")})
         assert provided_by & (core | extras), \
             f"dcgan_lib.{name} imports {module} ({', '.join(provided_by)}): declare it in pyproject.toml"
-    if name not in TOOLING:  # `pip install dcgan_lib` (no extras) must import every library module
+    if layer(name) < layer("tooling"):  # `pip install dcgan_lib` (no extras) must import every library module
         for module in sorted(imports(tree, top_level_only=True)[1]):
             assert distributions().get(module, {module}) & core, \
                 f"dcgan_lib.{name} imports {module} at the top level, but it is only an extra: import it lazily"

@@ -1,8 +1,7 @@
 """The judge networks: the blend head that tells one face from a superposition, and the judge cache."""
 import torch
 
-from dcgan_lib.data import CACHE_VERSION, load_dataset
-from dcgan_lib.judges import (
+from dcgan_lib.analysis.judges import (
     JUDGE_SPECS,
     Judge,
     blend_pairs,
@@ -11,6 +10,7 @@ from dcgan_lib.judges import (
     pretrained_judge,
     train_celeba_judge,
 )
+from dcgan_lib.data import CACHE_VERSION, load_dataset
 
 
 def test_blend_pairs_mixes_a_share_of_rows_with_other_rows():

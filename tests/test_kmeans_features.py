@@ -1,6 +1,6 @@
 import torch
 
-from dcgan_lib.kmeans_features import KMeansFeatures
+from dcgan_lib.analysis.kmeans_features import KMeansFeatures
 
 
 def test_pipeline_shapes_and_sparsity():
@@ -24,7 +24,7 @@ def test_whitening_decorrelates_patches():
     images = torch.nn.functional.avg_pool2d(images.float(), 3, 1, 1).round().to(torch.uint8)  # correlated pixels
     km = KMeansFeatures(n_centroids=4, patch=4, n_patches=5000, zca_eps=1e-6, max_iter=5)
     km.fit(images)
-    from dcgan_lib.kmeans_features import _normalise
+    from dcgan_lib.analysis.kmeans_features import _normalise
     x = (_normalise(km.random_patches(images), km.norm_eps) - km.mean) @ km.whiten
     cov = torch.cov(x.T)
     # each patch has its mean removed, so one direction (the constant patch) has no variance: whitened, the

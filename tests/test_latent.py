@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dcgan_lib.latent import (
+from dcgan_lib.analysis.latent import (
     along,
     arithmetic,
     concept_vector,
@@ -121,7 +121,7 @@ def test_spearman_matches_scipy():
 
 
 def test_linear_separability_tells_a_half_space_from_a_checkerboard():
-    from dcgan_lib.latent import linear_separability
+    from dcgan_lib.analysis.latent import linear_separability
     z = torch.rand(900, 10, generator=torch.Generator().manual_seed(0)) * 2 - 1
     half_space = z[:, 0] + 0.5 * z[:, 1] > 0
     accuracy, majority = linear_separability(z, half_space)

@@ -1,7 +1,7 @@
 import torch
 
-from dcgan_lib.judges import JUDGE_SPECS, Judge
-from dcgan_lib.metrics import frechet_distance, nearest_neighbour_distances
+from dcgan_lib.analysis.judges import JUDGE_SPECS, Judge
+from dcgan_lib.analysis.metrics import frechet_distance, nearest_neighbour_distances
 
 
 def test_nearest_neighbours_match_brute_force():

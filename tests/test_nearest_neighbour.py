@@ -1,9 +1,9 @@
-"""Tests for dcgan_lib.nearest_neighbour: the streaming 1-NN classifier against scikit-learn's."""
+"""Tests for dcgan_lib.analysis.nearest_neighbour: the streaming 1-NN classifier against scikit-learn's."""
 import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from dcgan_lib.nearest_neighbour import (
+from dcgan_lib.analysis.nearest_neighbour import (
     StreamingNearestNeighbour,
     balanced_labels,
     generated_test_error,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dcgan_lib.chapters import colab_cell_source, run_time_cell_source
+from dcgan_lib.tooling.chapters import colab_cell_source, run_time_cell_source
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -87,7 +87,7 @@ def test_first_code_cell_installs_from_the_configured_repository(path):
 def test_the_colab_cell_takes_the_repository_from_the_config():
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     assert f'"git+{url}"' in colab_cell_source() and colab_cell_source().count("git+") == 1
-    assert "from dcgan_lib.colab import setup" in colab_cell_source()
+    assert "from dcgan_lib.tooling.colab import setup" in colab_cell_source()
 
 
 @pytest.mark.parametrize("path", [standard(p) for p in CHAPTERS if p.stem[:2].isdigit()])

@@ -4,8 +4,8 @@ import shutil
 import pytest
 import yaml
 
-from dcgan_lib.chapters import book_dir
-from dcgan_lib.publish import check_executed, main, stage
+from dcgan_lib.tooling.chapters import book_dir
+from dcgan_lib.tooling.publish import check_executed, main, stage
 
 ROOT = book_dir().parent
 

@@ -2,8 +2,8 @@ import argparse
 
 import pytest
 
-from dcgan_lib.chapters import chapters, resolve
-from dcgan_lib.run import check, main, parse_params
+from dcgan_lib.tooling.chapters import chapters, resolve
+from dcgan_lib.tooling.run import check, main, parse_params
 
 
 def args(**kw):

@@ -1,9 +1,9 @@
-"""dcgan_lib.runtime: the helpers every layer shares."""
+"""dcgan_lib.core.runtime: the helpers every layer shares."""
 import pytest
 import torch
 from torch import nn
 
-from dcgan_lib.runtime import evaluating, frozen, pick_device, show_progress
+from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress
 
 
 def test_evaluating_restores_each_models_mode_also_after_an_error():

@@ -2,8 +2,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from dcgan_lib.chapters import chapters
-from dcgan_lib.student import PROMPT, main, write_student_versions
+from dcgan_lib.tooling.chapters import chapters
+from dcgan_lib.tooling.student import PROMPT, main, write_student_versions
 
 
 @pytest.mark.parametrize("name", list(chapters()))

@@ -1,7 +1,7 @@
 import torch
 
+from dcgan_lib.analysis.supervised import SupervisedCNN, accuracy, train_supervised
 from dcgan_lib.models import Discriminator
-from dcgan_lib.supervised import SupervisedCNN, accuracy, train_supervised
 
 
 def test_same_architecture_as_d_with_a_class_head():

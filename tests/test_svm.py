@@ -1,6 +1,6 @@
 import torch
 
-from dcgan_lib.svm import L2SVM, Standardizer, pick_solver, select_and_fit
+from dcgan_lib.analysis.svm import L2SVM, Standardizer, pick_solver, select_and_fit
 
 
 def _blobs(n, d=20, k=3, seed=0, noise=2.0):

@@ -4,8 +4,8 @@ import os
 import nbformat
 import pytest
 
-from dcgan_lib import timings
-from dcgan_lib.chapters import chapters
+from dcgan_lib.tooling import timings
+from dcgan_lib.tooling.chapters import chapters
 
 
 def record(chapter="01_architecture", profile="ci", hardware="cpu", cache="cold", seconds=25.0, **kw):
@@ -55,7 +55,7 @@ def test_recorded_times_name_real_chapters_and_the_table_is_up_to_date():
     assert all(r["seconds"] > 0 and r["hardware"] in ("cpu", "gpu") and r["cpu_count"] for r in records)
     table = timings.repo_root() / timings.TABLE_FILE
     assert table.read_text() == timings.markdown_table(records), \
-        "book/_run_times.md is stale: run `python -m dcgan_lib.timings --table`"
+        "book/_run_times.md is stale: run `python -m dcgan_lib.tooling.timings --table`"
 
 
 def test_measure_runs_a_notebook_alone_without_progress_bars(tmp_path, monkeypatch):

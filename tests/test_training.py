@@ -4,10 +4,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lib import checkpoints, results, training
-from dcgan_lib.cache import model_config, pretrained, run_dir_for
-from dcgan_lib.runtime import pick_device
-from dcgan_lib.training import TrainConfig, TrainingDiverged, load_trained, train
+from dcgan_lib.core import results, store
+from dcgan_lib.core.runtime import pick_device
+from dcgan_lib.train import loop as training
+from dcgan_lib.train.loop import TrainConfig, TrainingDiverged, load_trained, train
+from dcgan_lib.zoo import model_config, pretrained, run_dir_for
 
 CONFIG = TrainConfig(dataset="rooms", image_size=32, n_train=128, ngf=8, ndf=8, batch_size=32, epochs=2, n_fixed=16)
 
@@ -47,7 +48,7 @@ def test_resume_after_an_interruption_within_an_epoch_is_bit_identical(tmp_path,
     monkeypatch.setattr(training, "train_step", interrupted_step)
     with pytest.raises(KeyboardInterrupt):
         train(CONFIG, tmp_path / "resumed", data=data, progress=False, checkpoint_every=2)
-    assert checkpoints.load(tmp_path / "resumed" / "checkpoint.pt")["step_in_epoch"] == 2
+    assert store.load(tmp_path / "resumed" / "checkpoint.pt")["step_in_epoch"] == 2
     monkeypatch.setattr(training, "train_step", real_step)
     resumed = train(CONFIG, tmp_path / "resumed", data=data, progress=False, checkpoint_every=2)
     assert states_equal(straight.generator.state_dict(), resumed.generator.state_dict())
@@ -57,7 +58,7 @@ def test_resume_after_an_interruption_within_an_epoch_is_bit_identical(tmp_path,
 
 def test_checkpoint_round_trip_holds_everything(tmp_path):
     result = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
-    state = checkpoints.load(tmp_path / "checkpoint.pt")
+    state = store.load(tmp_path / "checkpoint.pt")
     assert {"generator", "discriminator", "opt_g", "opt_d", "epoch", "step", "config", "rng", "history"} <= state.keys()
     assert state["epoch"] == 2 and state["step"] == 8 and TrainConfig(**state["config"]) == CONFIG
     loaded = load_trained(tmp_path, device="cpu")
@@ -71,22 +72,22 @@ def test_checkpoint_round_trip_holds_everything(tmp_path):
 
 def test_atomic_save_leaves_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "ckpt.pt"
-    checkpoints.save_atomic({"a": torch.ones(2)}, path)
+    store.save_atomic({"a": torch.ones(2)}, path)
 
     class Unpicklable:
         def __reduce__(self):
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        checkpoints.save_atomic({"a": Unpicklable()}, path)
-    assert torch.equal(checkpoints.load(path)["a"], torch.ones(2))
+        store.save_atomic({"a": Unpicklable()}, path)
+    assert torch.equal(store.load(path)["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 
 
 def test_a_corrupt_checkpoint_gives_a_clear_message(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(RuntimeError, match="could not be read.*Delete it"):
-        checkpoints.load(tmp_path / "checkpoint.pt")
+        store.load(tmp_path / "checkpoint.pt")
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -95,7 +96,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     bad[5, 0, 3, 3] = float("nan")
     with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*last good checkpoint"):
         train(CONFIG, tmp_path, device="cpu", data=bad, progress=False)
-    state = checkpoints.load(tmp_path / "checkpoint.pt")
+    state = store.load(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
     assert states_equal(state["generator"], good.generator.state_dict())
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from dcgan_lib.chapters import colab_cell_source, run_time_cell_source  # noqa: E402
+from dcgan_lib.tooling.chapters import colab_cell_source, run_time_cell_source  # noqa: E402
 
-RUN_TIME_MARKER = "from dcgan_lib.timings import run_time_note"
+RUN_TIME_MARKER = "from dcgan_lib.tooling.timings import run_time_note"
 
 
 def _lines(text: str) -> list[str]:

@@ -36,7 +36,8 @@ def site(tmp_path_factory) -> Path:
     """Build the whole book at the ci profile the way `make book` does; fails if any cell fails."""
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "DCGAN_PROFILE": "ci", "DCGAN_PROGRESS": "0"}
-    build = subprocess.run([sys.executable, "-m", "dcgan_lib.book_build", "--profile", "ci", "--path-output", str(out)],
+    build = subprocess.run([sys.executable, "-m", "dcgan_lib.tooling.book_build", "--profile", "ci",
+                            "--path-output", str(out)],
                            env=env, capture_output=True, text=True, cwd=ROOT)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     return out / "_build" / "html"

@@ -1,0 +1,272 @@
+"""Judge networks: small supervised CNNs that score generated images where the paper judged by eye.
+
+One judge per offline dataset, trained on that dataset's generated labels (class, object presence, face
+attributes, head yaw). Its penultimate features also define a Fréchet distance in the dataset's own
+feature space (see `dcgan_lib.analysis.metrics`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from dcgan_lib.core import store
+from dcgan_lib.core.paths import runs_dir
+from dcgan_lib.core.profiles import Profile, get_profile
+from dcgan_lib.core.runtime import show_progress
+from dcgan_lib.data.datasets import CACHE_VERSION, ImageDataset, load_dataset
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """What a judge predicts for one dataset."""
+
+    classes: bool = False            # a softmax over dataset.labels
+    binary: tuple[str, ...] = ()     # 0/1 attributes (sigmoid heads)
+    continuous: tuple[str, ...] = () # real-valued attributes (regression heads)
+    blend: bool = False              # also tell one image from a superposition of two (a 'blend' head)
+
+
+JUDGE_SPECS = {
+    "rooms": JudgeSpec(binary=("bed", "window", "lamp", "door", "picture")),
+    "faces": JudgeSpec(binary=("smile", "glasses", "long_hair"), continuous=("yaw",), blend=True),
+    "objects10": JudgeSpec(classes=True),
+    "digits": JudgeSpec(classes=True),
+}
+
+
+class Judge(nn.Module):
+    """A small CNN on 32×32 inputs (three stride-2 blocks, global average pooling) with one head per quantity."""
+
+    num_features = 128
+    input_size = 32  # images are resized to 32×32 first: cheap on a CPU, and every object is still visible
+
+    def __init__(self, image_size: int, nc: int, spec: JudgeSpec, n_classes: int = 0):
+        super().__init__()
+        self.image_size, self.nc, self.spec = image_size, nc, spec
+        layers, c_in = [], nc
+        for c_out in (32, 64, 128):  # 32 -> 16 -> 8 -> 4
+            layers += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True),
+                       nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            c_in = c_out
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(c_in, self.num_features), nn.ReLU(True))
+        self.class_head = nn.Linear(self.num_features, n_classes) if spec.classes else None
+        self.binary_head = nn.Linear(self.num_features, len(spec.binary)) if spec.binary else None
+        self.continuous_head = nn.Linear(self.num_features, len(spec.continuous)) if spec.continuous else None
+        self.blend_head = nn.Linear(self.num_features, 1) if spec.blend else None
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        """Images resized (with antialiasing) to the judge's 32×32 input."""
+        if x.shape[-1] == self.input_size:
+            return x
+        return F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True,
+                             align_corners=False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features (N × 128) of images in [-1, 1] of any size (resized to 32×32)."""
+        return self.body(self.resize(x))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw head outputs: 'class' logits, 'binary' logits, 'continuous' values and the 'blend' logit (those the
+        spec has)."""
+        h = self.features(x)
+        heads = {"class": self.class_head, "binary": self.binary_head, "continuous": self.continuous_head,
+                 "blend": self.blend_head}
+        return {name: head(h) for name, head in heads.items() if head is not None}
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
+        """Per image: 'label' (class index), P(attribute) for each binary attribute, each continuous value, and
+        'blend', the probability that the image is a superposition of images rather than one (if the spec has it)."""
+        self.eval()
+        device = next(self.parameters()).device
+        outs = [self(chunk.to(device).float()) for chunk in images.split(batch_size)]
+        merged = {k: torch.cat([o[k] for o in outs]).cpu() for k in outs[0]}
+        result = {}
+        if "class" in merged:
+            result["label"] = merged["class"].argmax(1)
+            result["class_probs"] = merged["class"].softmax(1)
+        for i, name in enumerate(self.spec.binary):
+            result[name] = merged["binary"][:, i].sigmoid()
+        for i, name in enumerate(self.spec.continuous):
+            result[name] = merged["continuous"][:, i]
+        if "blend" in merged:
+            result["blend"] = merged["blend"][:, 0].sigmoid()
+        return result
+
+
+def blend_pairs(images: torch.Tensor, share: float = 0.25,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace a `share` of a batch by superpositions w·x + (1 − w)·x' of two different images of it (w ~
+    U(0.3, 0.7)); returns the new batch and a 0/1 mask of the blended rows. The judge's 'blend' head learns from
+    them to tell one face from an overlap of several (what arithmetic on pixels gives)."""
+    n = len(images)
+    k = int(round(n * share)) if n > 1 else 0
+    out, mask = images.clone(), torch.zeros(n, device=images.device)
+    if k == 0:
+        return out, mask
+    rows = torch.randperm(n, generator=generator)[:k]
+    partners = (rows + 1 + torch.randint(n - 1, (k,), generator=generator)) % n     # never the row itself
+    w = (0.3 + 0.4 * torch.rand(k, generator=generator)).view(-1, *([1] * (images.dim() - 1))).to(images)
+    out[rows.to(images.device)] = w * images[rows] + (1 - w) * images[partners]
+    mask[rows.to(images.device)] = 1
+    return out, mask
+
+
+def _targets(dataset: ImageDataset, spec: JudgeSpec) -> dict[str, torch.Tensor]:
+    targets = {}
+    if spec.classes:
+        targets["class"] = dataset.labels
+    if spec.binary:
+        targets["binary"] = torch.stack([dataset.attributes[a] for a in spec.binary], 1).float()
+    if spec.continuous:
+        targets["continuous"] = torch.stack([dataset.attributes[a] for a in spec.continuous], 1).float()
+    return targets
+
+
+def judge_loss(outputs: dict, targets: dict, single: torch.Tensor | None = None) -> torch.Tensor:
+    """The heads' summed losses; labels apply to the `single` (unblended) rows only, the blend head to all rows."""
+    keep = slice(None) if single is None else single.bool()
+    loss = 0.0
+    if "class" in outputs:
+        loss = loss + F.cross_entropy(outputs["class"][keep], targets["class"][keep])
+    if "binary" in outputs:
+        loss = loss + F.binary_cross_entropy_with_logits(outputs["binary"][keep], targets["binary"][keep])
+    if "continuous" in outputs:
+        loss = loss + F.mse_loss(outputs["continuous"][keep], targets["continuous"][keep])
+    if "blend" in outputs:
+        loss = loss + F.binary_cross_entropy_with_logits(outputs["blend"][:, 0], targets["blend"])
+    return loss
+
+
+def score(judge: Judge, dataset: ImageDataset) -> dict[str, float]:
+    """Held-out scores: accuracy for classes and each binary attribute, R² for each continuous one."""
+    pred = judge.predict(dataset.as_float())
+    scores = {}
+    if judge.spec.classes:
+        scores["accuracy"] = (pred["label"] == dataset.labels).float().mean().item()
+    for name in judge.spec.binary:
+        scores[f"{name}_accuracy"] = ((pred[name] > 0.5).float() == dataset.attributes[name]).float().mean().item()
+    for name in judge.spec.continuous:
+        y = dataset.attributes[name].float()
+        scores[f"{name}_r2"] = (1 - ((pred[name] - y) ** 2).mean() / y.var()).item()
+    if judge.spec.blend:
+        mixed, is_blend = blend_pairs(dataset.as_float(), share=0.5, generator=torch.Generator().manual_seed(0))
+        scores["blend_accuracy"] = ((judge.predict(mixed)["blend"] > 0.5).float() == is_blend).float().mean().item()
+    return scores
+
+
+def train_judge(dataset_name: str, image_size: int, n_train: int, epochs: int, seed: int = 0,
+                device: torch.device | str = "cpu", progress: bool | None = None) -> Judge:
+    """Train a judge on the dataset's training split; its held-out scores are left in `judge.test_scores`."""
+    spec = JUDGE_SPECS[dataset_name]
+    shipped = dataset_name == "digits"  # a fixed real dataset: use its whole splits
+    train_set = load_dataset(dataset_name, image_size, n=None if shipped else n_train, split="train", seed=seed + 100)
+    test_set = load_dataset(dataset_name, image_size, n=None if shipped else min(2000, n_train), split="test",
+                            seed=seed + 100)
+    n_classes = len(train_set.class_names) if spec.classes else 0
+    torch.manual_seed(seed)
+    judge = Judge(image_size, train_set.channels, spec, n_classes).to(device)
+    images = judge.resize(train_set.as_float())  # resize once, not every epoch
+    targets = _targets(train_set, spec)
+    optimizer = torch.optim.Adam(judge.parameters(), lr=2e-3)
+    rng, batch_size = torch.Generator().manual_seed(seed), 128
+    steps = epochs * (len(images) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=max(steps, 1))
+    with tqdm(total=steps, desc=f"judge for {dataset_name}", disable=not show_progress(progress)) as bar:
+        for _ in range(epochs):
+            judge.train()
+            order = torch.randperm(len(images), generator=rng)
+            for start in range(0, len(order) - batch_size + 1, batch_size):
+                idx = order[start:start + batch_size]
+                x, batch_targets, single = images[idx], {k: v[idx] for k, v in targets.items()}, None
+                if spec.blend:
+                    x, batch_targets["blend"] = blend_pairs(x, generator=rng)
+                    single = 1 - batch_targets["blend"]
+                loss = judge_loss(judge(x.to(device)), {k: v.to(device) for k, v in batch_targets.items()},
+                                  None if single is None else single.to(device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                bar.update()
+    judge.eval()
+    judge.test_scores = score(judge, test_set)
+    return judge
+
+
+def pretrained_judge(dataset_name: str, profile: str | Profile | None = None,
+                     device: torch.device | str = "cpu", progress: bool | None = None,
+                     epochs: int | None = None) -> Judge:
+    """The judge for an offline dataset at a profile: loaded from the cache, or trained and cached now.
+
+    `epochs` (default: the profile's judge_epochs) lets a chapter train a judge longer than the others.
+    """
+    if dataset_name not in JUDGE_SPECS:
+        raise ValueError(f"No judge for {dataset_name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    image_size = 32 if dataset_name in ("objects10", "digits") else profile.image_size
+    epochs = profile.judge_epochs if epochs is None else epochs
+    heads = "-blend" if JUDGE_SPECS[dataset_name].blend else ""     # judges cached before the blend head: not reused
+    path = (runs_dir() / "judges" / f"{dataset_name}-{image_size}-n{profile.judge_n_train}-e{epochs}"
+            f"-data{CACHE_VERSION}{heads}.pt")
+    if path.exists():
+        state = store.load(path)
+        spec = JUDGE_SPECS[dataset_name]
+        judge = Judge(image_size, state["nc"], spec, state["n_classes"])
+        judge.load_state_dict(state["weights"])
+        judge.test_scores = state["test_scores"]
+        return judge.to(device).eval()
+    judge = train_judge(dataset_name, image_size, profile.judge_n_train, epochs, device=device, progress=progress)
+    n_classes = judge.class_head.out_features if judge.class_head is not None else 0
+    store.save_atomic({"weights": {k: v.cpu() for k, v in judge.state_dict().items()}, "nc": judge.nc,
+                             "n_classes": n_classes, "test_scores": judge.test_scores}, path)
+    return judge
+
+
+# ---- CelebA (the `full` profile): a faces judge trained on CelebA's own labels ----------------------------------
+CELEBA_SPEC = JudgeSpec(binary=("smile", "glasses", "group"), continuous=("yaw",), blend=True)
+
+
+def celeba_targets(attributes: torch.Tensor, landmarks: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """Judge targets from CelebA's labels: Smiling, Eyeglasses, not Male (the 'group', the paper's woman), and a
+    yaw: the nose's offset from the eyes' midpoint in half eye-distances, clipped to [-1, 1]."""
+    binary = attributes[:, [names.index("Smiling"), names.index("Eyeglasses"), names.index("Male")]].float()
+    binary[:, 2] = 1 - binary[:, 2]
+    left_eye, right_eye, nose = landmarks[:, 0].float(), landmarks[:, 2].float(), landmarks[:, 4].float()
+    yaw = ((nose - (left_eye + right_eye) / 2) / ((right_eye - left_eye).abs() / 2).clamp_min(1)).clamp(-1, 1)
+    return {"binary": binary, "continuous": yaw[:, None]}
+
+
+def train_celeba_judge(image_size: int, n_train: int, epochs: int, device: torch.device | str = "cpu",
+                       root: str | None = None, dataset: torch.utils.data.Dataset | None = None,
+                       num_workers: int = 4) -> Judge:
+    """A faces judge for CelebA (smile, glasses, group, yaw and blend), trained on the first `n_train` images of
+    its training split; `dataset` replaces torchvision's CelebA (items: image, (attributes, landmarks))."""
+    if dataset is None:
+        import torchvision.datasets as tvd
+
+        from dcgan_lib.core.paths import data_dir
+        from dcgan_lib.data.datasets import _paper_transform
+        dataset = tvd.CelebA(str(root or data_dir() / "celeba"), split="train", target_type=["attr", "landmarks"],
+                             transform=_paper_transform(image_size, 3))
+    names = list(dataset.attr_names)
+    subset = torch.utils.data.Subset(dataset, range(min(n_train, len(dataset))))
+    loader = torch.utils.data.DataLoader(subset, batch_size=128, shuffle=True, num_workers=num_workers)
+    judge = Judge(image_size, 3, CELEBA_SPEC).to(device)
+    optimizer = torch.optim.Adam(judge.parameters(), lr=2e-3)
+    judge.train()
+    for _ in range(epochs):
+        for x, (attributes, landmarks) in loader:
+            targets = celeba_targets(attributes, landmarks, names)
+            x, targets["blend"] = blend_pairs(x)
+            loss = judge_loss(judge(x.to(device)), {k: v.to(device) for k, v in targets.items()},
+                              (1 - targets["blend"]).to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return judge.eval()

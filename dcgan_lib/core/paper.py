@@ -1,0 +1,67 @@
+"""The figures the paper reports, so the results page can set the book's measurements beside them.
+
+`book` names the chapter and the metric (as recorded with `dcgan_lib.core.results.record`) that measures the
+same thing here, where the book has a counterpart; the datasets differ at the `book` profile (offline
+stand-ins), so the comparison is of the experiment, not of the number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    """One number from the paper and where the book measures its counterpart."""
+
+    table: str
+    row: str
+    column: str
+    value: float
+    unit: str = "%"
+    book: tuple[str, str] | None = None  # (chapter, metric name) of the book's counterpart
+    book_scale: float = 1.0              # multiply the recorded value by this to get the paper's unit (e.g. 100 for %)
+
+
+PAPER_FIGURES: list[PaperFigure] = [
+    # Table 1: CIFAR-10 accuracy with features from a model trained elsewhere (Imagenet-1k for DCGAN)
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "all labels", 80.6,
+                book=("classification", "accuracy[K-means][all]"), book_scale=100),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "1 Layer K-means", "400 per class", 63.7,
+                book=("classification", "accuracy[K-means][400/class]"), book_scale=100),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "3 Layer K-means Learned RF", "all labels", 82.0),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "3 Layer K-means Learned RF", "400 per class", 70.7),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "View Invariant K-means", "all labels", 81.9),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "View Invariant K-means", "400 per class", 72.6),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "Exemplar CNN", "all labels", 84.3),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "Exemplar CNN", "400 per class", 77.4),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "all labels", 82.8,
+                book=("classification", "accuracy[DCGAN D][all]"), book_scale=100),
+    PaperFigure("Table 1 (CIFAR-10 accuracy)", "DCGAN + L2-SVM", "400 per class", 73.8,
+                book=("classification", "accuracy[DCGAN D][400/class]"), book_scale=100),
+    # Table 2: SVHN test error with 1,000 labels
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "KNN", "error", 77.93),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "TSVM", "error", 66.55),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "M1+KNN", "error", 65.63),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "M1+TSVM", "error", 54.33),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "M1+M2", "error", 36.02),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "SWWAE without dropout", "error", 27.83),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "SWWAE with dropout", "error", 23.56),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "DCGAN + L2-SVM", "error", 22.48),
+    PaperFigure("Table 2 (SVHN error, 1000 labels)", "Supervised CNN, same architecture", "error", 28.87),
+    # Table 3: MNIST nearest-neighbour test error with a classifier fitted on generated samples
+    PaperFigure("Table 3 (MNIST 1-NN error)", "Real data", "50K samples", 3.1,
+                book=("conditional", "nn_error_real"), book_scale=100),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "GAN (BatchNorm without scale and bias)", "50K samples", 6.28,
+                book=("conditional", "nn_error_fc_no_affine_large"), book_scale=100),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "GAN", "10M samples", 5.65),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "DCGAN (BatchNorm without scale and bias)", "50K samples", 2.98,
+                book=("conditional", "nn_error_dcgan_no_affine_large"), book_scale=100),
+    PaperFigure("Table 3 (MNIST 1-NN error)", "DCGAN", "10M samples", 1.48),
+    # §4.1.1: de-duplication, judged by looking at collisions
+    PaperFigure("§4.1.1 de-duplication", "false positive rate", "upper bound", 1.0),
+]
+
+
+def figures_for(table_prefix: str) -> list[PaperFigure]:
+    """The paper's figures of one table (matched by the start of its name, e.g. 'Table 3')."""
+    return [f for f in PAPER_FIGURES if f.table.startswith(table_prefix)]

@@ -1,0 +1,18 @@
+"""Datasets: the `ImageDataset` type, the procedural scenes, the package-shipped digits and the real datasets.
+
+`load_dataset(name, image_size, n, split)` serves every one of them the same way (see `datasets`).
+"""
+from dcgan_lib.data.datasets import (
+    CACHE_VERSION,
+    DATASETS,
+    OFFLINE_DATASETS,
+    REAL_DATASETS,
+    check_channels,
+    load_dataset,
+    load_mnist5k,
+    sample_images,
+)
+from dcgan_lib.data.imagedata import DatasetError, ImageDataset
+
+__all__ = ["CACHE_VERSION", "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset",
+           "check_channels", "load_dataset", "load_mnist5k", "sample_images"]

