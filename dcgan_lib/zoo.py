@@ -1,20 +1,28 @@
-"""Load or train: every chapter asks for a model by name and profile, and trains it only once.
+"""The book's named models per profile: every chapter asks for one by name, and it is trained only once.
 
-A model is identified by its full training config; its run directory (checkpoint, per-epoch generator
-snapshots, sample grids) sits under ``runs_dir()/models``. If a finished run with the same config exists it
-is loaded, if an interrupted one exists it is resumed, otherwise the model is trained with a progress bar.
+This is the one place that maps a profile (and a chapter's sizes in `dcgan_lib.core.profiles`) to configs; the
+functions below it take sizes as arguments. Every model goes through the store (`store.load_or_train`): a
+folder under ``runs_dir()/<kind>`` named by a hash of its config holds it once trained; an interrupted GAN
+run in it resumes from its last checkpoint; anything else is trained now, with a progress bar.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-from dcgan_lib.core.paths import runs_dir
-from dcgan_lib.core.profiles import Profile, dataset_for, get_profile
-from dcgan_lib.data.datasets import CACHE_VERSION
-from dcgan_lib.train.loop import TrainConfig, TrainResult, load_trained, train
+from dcgan_lib.analysis.dedup import AutoencoderConfig, HashAutoencoder, train_autoencoder
+from dcgan_lib.analysis.dissection import LocatorConfig, LocatorScores, train_locator
+from dcgan_lib.analysis.judges import JUDGE_SPECS, JudgeConfig, train_judge
+from dcgan_lib.core import store
+from dcgan_lib.core.profiles import Profile, chapter_sizes, dataset_for, get_profile
+from dcgan_lib.data import CACHE_VERSION, OFFLINE_DATASETS, ImageDataset, load_dataset, sample_images
+from dcgan_lib.models.small_cnn import Judge, ObjectLocator
+from dcgan_lib.train.configs import ConditionalConfig, TrainConfig
+from dcgan_lib.train.loop import TrainResult, load_trained, train
+
+# The generated data's version is part of every key: a model of an older drawing of the data is never reused.
+DATA_VERSION = f"data{CACHE_VERSION}"
 
 # The book's unconditional models: which offline dataset each learns and any fixed settings.
 MODEL_SPECS: dict[str, dict] = {
@@ -25,11 +33,16 @@ MODEL_SPECS: dict[str, dict] = {
 }
 
 
+def _profile(profile: str | Profile | None) -> Profile:
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+# ---- the DCGANs -----------------------------------------------------------------------------------------------------
 def model_config(name: str, profile: str | Profile | None = None, **overrides) -> TrainConfig:
     """The training config of the book's model `name` at a profile (sizes from `dcgan_lib.core.profiles`)."""
     if name not in MODEL_SPECS:
         raise ValueError(f"Unknown model {name!r}: the book's models are {sorted(MODEL_SPECS)}.")
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = _profile(profile)
     spec = dict(MODEL_SPECS[name])
     dataset = dataset_for(spec.pop("dataset"), profile)
     config = TrainConfig(dataset=dataset, image_size=profile.image_size, n_train=profile.n_train,
@@ -37,21 +50,193 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
     return replace(config, **{**spec, **overrides})
 
 
-def run_dir_for(name: str, config: TrainConfig, profile_name: str) -> Path:
-    """Where the run of `config` is (or will be) stored (the generated datasets' version is part of the name,
-    so a model of an older drawing of the data is never reused)."""
-    return runs_dir() / "models" / f"{name}-{profile_name}-{config.key()}-data{CACHE_VERSION}"
+def run_dir_for(name: str, config: TrainConfig):
+    """Where the run of `config` is (or will be) stored: the store's folder for it (`torchrun ... -m
+    dcgan_lib.tooling.launch` trains into it, so that a chapter then loads the model)."""
+    return store.artefact_dir("models", config, salt=DATA_VERSION, label=name)
 
 
 def pretrained(name: str, profile: str | Profile | None = None, device: str | torch.device | None = None,
                progress: bool | None = None, **overrides) -> TrainResult:
-    """Return the book's model `name` trained at `profile`: loaded from the cache, resumed, or trained now."""
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    """Return the book's model `name` trained at `profile`: loaded from the store, resumed, or trained now."""
+    profile = _profile(profile)
     config = model_config(name, profile, **overrides)
-    run_dir = run_dir_for(name, config, profile.name)
-    checkpoint = run_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        result = load_trained(run_dir, device)
-        if result.epochs_done >= config.epochs:
-            return result
-    return train(config, run_dir, device=device, progress=progress, checkpoint_every=profile.checkpoint_every)
+    return store.load_or_train(
+        "models", config, build=lambda folder: load_trained(folder, device),
+        fit=lambda folder: train(config, folder, device=device, progress=progress,
+                                 checkpoint_every=profile.checkpoint_every),
+        salt=DATA_VERSION, label=name)
+
+
+# ---- the judges and the object locators ------------------------------------------------------------------------------
+def judge_config(dataset: str, profile: str | Profile | None = None, **overrides) -> JudgeConfig:
+    """The config of the judge for an offline dataset at a profile; `epochs=...` trains one longer."""
+    if dataset not in JUDGE_SPECS:
+        raise ValueError(f"No judge for {dataset!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
+    profile = _profile(profile)
+    image_size = 32 if dataset in ("objects10", "digits") else profile.image_size
+    config = JudgeConfig(dataset, image_size, profile.judge_n_train, profile.judge_epochs)
+    return replace(config, **overrides)
+
+
+def pretrained_judge(dataset: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",
+                     progress: bool | None = None, **overrides) -> Judge:
+    """The judge for an offline dataset at a profile: loaded from the store, or trained and stored now."""
+    config = judge_config(dataset, profile, **overrides)
+
+    def build(folder) -> Judge:
+        state = store.load(folder / "judge.pt")
+        judge = Judge(config.image_size, state["nc"], JUDGE_SPECS[dataset], state["n_classes"])
+        judge.load_state_dict(state["weights"])
+        judge.test_scores = state["test_scores"]
+        return judge.to(device).eval()
+
+    def fit(folder) -> Judge:
+        judge = train_judge(config, device=device, progress=progress)
+        store.save_weights(judge, folder / "judge.pt", nc=judge.nc, n_classes=judge.n_classes,
+                           test_scores=judge.test_scores)
+        return judge
+
+    return store.load_or_train("judges", config, build, fit, salt=DATA_VERSION, label=dataset)
+
+
+def pretrained_locator(dataset: str = "rooms", obj: str = "window", profile: str | Profile | None = None,
+                       device: torch.device | str = "cpu", progress: bool | None = None) -> ObjectLocator:
+    """The locator of `obj` for an offline dataset at a profile: loaded from the store, or trained now."""
+    profile = _profile(profile)
+    config = LocatorConfig(dataset, obj, profile.image_size, profile.judge_n_train, profile.judge_epochs)
+
+    def build(folder) -> ObjectLocator:
+        locator = ObjectLocator(store.load(folder / "locator.pt")["nc"], config.width)
+        extra = store.load_weights(locator, folder / "locator.pt")
+        locator.test_scores = LocatorScores(**extra["test_scores"])
+        return locator.to(device).eval()
+
+    def fit(folder) -> ObjectLocator:
+        locator = train_locator(config, device=device, progress=progress)
+        store.save_weights(locator, folder / "locator.pt", nc=locator.nc, test_scores=vars(locator.test_scores))
+        return locator
+
+    return store.load_or_train("locators", config, build, fit, salt=DATA_VERSION, label=f"{dataset}-{obj}")
+
+
+# ---- the hashing autoencoder (chapter 03) --------------------------------------------------------------------------
+def autoencoder_config(dataset: str = "rooms", profile: str | Profile | None = None,
+                       **overrides) -> AutoencoderConfig:
+    """The book's hashing autoencoder config for `dataset` at a profile (sizes of the de-duplication chapter)."""
+    profile = _profile(profile)
+    sizes = chapter_sizes("deduplication", profile)
+    config = AutoencoderConfig(dataset=dataset_for(dataset, profile), image_size=profile.image_size,
+                               n_train=int(sizes["ae_n_train"]), epochs=int(sizes["ae_epochs"]))
+    return replace(config, **overrides)
+
+
+def pretrained_autoencoder(dataset: str = "rooms", profile: str | Profile | None = None,
+                           device: str | torch.device = "cpu", progress: bool | None = None,
+                           **overrides) -> HashAutoencoder:
+    """The hashing autoencoder for `dataset` at a profile: loaded from the store, or trained on the dataset's
+    training split (a random `n_train` sample for real datasets) and stored now."""
+    config = autoencoder_config(dataset, profile, **overrides)
+
+    def build(folder) -> HashAutoencoder:
+        model = HashAutoencoder(config.code_size, config.noise_std, config.dropout, config.max_shift,
+                                config.brightness)
+        model.config, model.history = config, list(store.load_weights(model, folder / "autoencoder.pt")["history"])
+        return model.to(device).eval()
+
+    def fit(folder) -> HashAutoencoder:
+        generated = config.dataset in OFFLINE_DATASETS and config.dataset not in ("digits", "mnist5k")
+        data = load_dataset(config.dataset, config.image_size, n=config.n_train if generated else None,
+                            split="train", seed=config.data_seed if generated else 0)
+        if not isinstance(data, ImageDataset):  # a real dataset: a random sample, streamed into memory
+            data = sample_images(data, config.n_train, seed=config.data_seed)
+        model = train_autoencoder(data, config, device=device, progress=progress)
+        store.save_weights(model, folder / "autoencoder.pt", history=model.history)
+        return model
+
+    return store.load_or_train("autoencoders", config, build, fit, salt=DATA_VERSION, label=config.dataset)
+
+
+# ---- the conditional models (chapter 09) ---------------------------------------------------------------------------
+def conditional_config(arch: str, profile: str | Profile | None = None, bn_affine: bool = True,
+                       **overrides) -> ConditionalConfig:
+    """The config of the chapter's conditional model `arch` ('dcgan' or 'fc') at a profile."""
+    sizes = chapter_sizes("conditional", _profile(profile))
+    config = ConditionalConfig(
+        arch=arch, dataset=str(sizes["dataset"]), n_train=sizes.get("n_train") or None,
+        width=int(sizes[f"{arch}_width"]), epochs=int(sizes[f"{arch}_epochs"]),
+        batch_size=int(sizes["batch_size"]), bn_affine=bn_affine)
+    return replace(config, **overrides)
+
+
+def conditional_run_dir(config: ConditionalConfig):
+    """Where the conditional run of `config` is (or will be) stored."""
+    return store.artefact_dir("conditional", config, salt=DATA_VERSION, label=_label(config))
+
+
+def _label(config: ConditionalConfig) -> str:
+    return f"{config.arch}-{'bn' if config.bn_affine else 'bn-noaffine'}"
+
+
+def _train_conditional(config: ConditionalConfig, data: ImageDataset, device, progress) -> TrainResult:
+    """Load or train one conditional model (fp32 layout as the networks are tiny: no channels_last)."""
+    return store.load_or_train(
+        "conditional", config, build=lambda folder: load_trained(folder, device),
+        fit=lambda folder: train(config, folder, device=device, data=data, progress=progress, channels_last=False),
+        salt=DATA_VERSION, label=_label(config))
+
+
+def _train_in_worker(config: ConditionalConfig, data: ImageDataset) -> float:
+    """Train one config in a worker process on one CPU thread (see `pretrained_conditionals`); returns seconds."""
+    torch.set_num_threads(1)
+    return _train_conditional(config, data, "cpu", False).train_seconds
+
+
+def pretrained_conditional(arch: str, data: ImageDataset, profile: str | Profile | None = None,
+                           bn_affine: bool = True, device: str | torch.device | None = None,
+                           progress: bool | None = None, **overrides) -> TrainResult:
+    """The chapter's conditional model: loaded from the store if trained with this config, else trained now.
+
+    `data` must be the training split named by the config (its name is checked); it is passed in so that the
+    full profile's MNIST, loaded once by the chapter, is not loaded again for every model.
+    """
+    config = conditional_config(arch, profile, bn_affine, **overrides)
+    if data.name != config.dataset:
+        raise ValueError(f"the config trains on {config.dataset!r} but the data given is {data.name!r}")
+    return _train_conditional(config, data, device, progress)
+
+
+def pretrained_conditionals(models: list[tuple[str, bool]], data: ImageDataset, profile: str | Profile | None = None,
+                            device: str | torch.device | None = None, workers: int | None = None,
+                            progress: bool | None = None, **overrides) -> dict[tuple[str, bool], TrainResult]:
+    """Several of the chapter's models, `[(arch, bn_affine), ...]`: loaded from the store, or trained now.
+
+    On a CPU, models not stored yet are trained side by side in `workers` processes (default: one per core, at
+    most one per model) with one thread each: small networks keep one core busy much better than they share
+    two, so two models train in about the time of one. On a GPU they are trained one after the other.
+    """
+    import os
+    import time
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    from dcgan_lib.core.runtime import pick_device, show_progress
+
+    configs = {m: conditional_config(m[0], profile, m[1], **overrides) for m in models}
+    for config in configs.values():
+        if data.name != config.dataset:
+            raise ValueError(f"the config trains on {config.dataset!r} but the data given is {data.name!r}")
+    missing = {m: c for m, c in configs.items() if not store.is_finished(conditional_run_dir(c))}
+    workers = workers or min(len(missing), os.cpu_count() or 1)
+    if missing and pick_device(device).type == "cpu" and workers > 1:
+        start = time.perf_counter()
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool, \
+                tqdm(total=len(missing), desc=f"training {len(missing)} models in {workers} processes", unit="model",
+                     disable=not show_progress(progress)) as bar:
+            for job in as_completed([pool.submit(_train_in_worker, c, data) for c in missing.values()]):
+                job.result()  # re-raises a worker's error here
+                bar.update()
+        print(f"trained {len(missing)} models in {time.perf_counter() - start:.0f} s ({workers} processes)")
+    return {m: _train_conditional(c, data, device, progress) for m, c in configs.items()}

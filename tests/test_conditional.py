@@ -1,24 +1,17 @@
-"""Tests for dcgan_lib.train.conditional (conditional DCGAN and fully connected GAN) and dcgan_lib.data.mnist5k."""
+"""Tests for the conditional models (dcgan_lib.models.conditional), their training by the one loop, their store
+entries in the zoo, and dcgan_lib.data.mnist5k."""
 import pytest
 import torch
 from torch import nn
 
+from dcgan_lib import zoo
+from dcgan_lib.core import store
 from dcgan_lib.data import ImageDataset, load_mnist5k
-from dcgan_lib.train import conditional
-from dcgan_lib.train.conditional import (
-    ConditionalConfig,
-    FCDiscriminator,
-    FCGenerator,
-    LabelConcat,
-    build_conditional,
-    conditional_config,
-    conditional_run_dir,
-    generate_conditional,
-    load_conditional,
-    pretrained_conditional,
-    pretrained_conditionals,
-    train_conditional,
-)
+from dcgan_lib.models.conditional import FCDiscriminator, FCGenerator, LabelConcat, generate_conditional
+from dcgan_lib.train import loop
+from dcgan_lib.train.configs import ConditionalConfig, build_models
+from dcgan_lib.train.loop import TrainingDiverged, load_trained, train
+from dcgan_lib.zoo import conditional_config, conditional_run_dir, pretrained_conditional, pretrained_conditionals
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +35,7 @@ def random_digits(n=64, seed=0):
 @pytest.mark.parametrize("arch", ["dcgan", "fc"])
 @pytest.mark.parametrize("bn_affine", [True, False])
 def test_shapes_and_ranges(arch, bn_affine):
-    G, D = build_conditional(ConditionalConfig(arch=arch, width=8, bn_affine=bn_affine))
+    G, D = build_models(ConditionalConfig(arch=arch, width=8, bn_affine=bn_affine))
     z, labels = torch.rand(6, 100) * 2 - 1, torch.tensor([0, 1, 2, 7, 8, 9])
     x = G(z, labels)
     assert x.shape == (6, 1, 32, 32) and x.abs().max() <= 1
@@ -53,7 +46,7 @@ def test_shapes_and_ranges(arch, bn_affine):
 
 @pytest.mark.parametrize("arch", ["dcgan", "fc"])
 def test_the_label_reaches_both_networks(arch):
-    G, D = build_conditional(ConditionalConfig(arch=arch, width=8))
+    G, D = build_models(ConditionalConfig(arch=arch, width=8))
     G.eval(), D.eval()
     z = torch.rand(4, 100).repeat(2, 1)
     labels = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7])
@@ -74,7 +67,7 @@ def test_label_maps_by_lookup_equal_concatenated_maps(conv):
 
 
 def test_conditional_dcgan_follows_the_guidelines():
-    G, D = build_conditional(ConditionalConfig(arch="dcgan", width=8))
+    G, D = build_models(ConditionalConfig(arch="dcgan", width=8))
     g_mods, d_mods = list(G.modules()), list(D.modules())
     pooling = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
     assert not any(isinstance(m, pooling) for m in g_mods + d_mods)
@@ -91,7 +84,7 @@ def test_conditional_dcgan_follows_the_guidelines():
 
 
 def test_fully_connected_baseline_is_permutation_invariant():
-    G, D = build_conditional(ConditionalConfig(arch="fc", width=8))
+    G, D = build_models(ConditionalConfig(arch="fc", width=8))
     assert isinstance(G, FCGenerator) and isinstance(D, FCDiscriminator)
     assert not any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in list(G.modules()) + list(D.modules()))
     # Permuting the pixels and D's input weights the same way gives the same logits.
@@ -106,27 +99,66 @@ def test_fully_connected_baseline_is_permutation_invariant():
     assert torch.allclose(before, after, atol=1e-5)
 
 
-def test_training_runs_resumes_and_caches(tmp_cache):
+def test_the_one_loop_trains_resumes_and_loads_a_conditional_model(tmp_cache):
     data = random_digits()
-    straight = train_conditional(TINY, data, tmp_cache / "straight", progress=False)
+    straight = train(TINY, tmp_cache / "straight", data=data, progress=False)
     assert len(straight.history["loss_d"]) == 2 * 4 and all(torch.isfinite(torch.tensor(straight.history["loss_g"])))
-    half = train_conditional(ConditionalConfig(**{**TINY.__dict__, "epochs": 1}), data, tmp_cache / "half",
-                             progress=False)
+    assert (tmp_cache / "straight" / "samples_epoch002.png").exists()         # the loop's per-epoch grid
+    half = train(TINY, tmp_cache / "half", data=data, progress=False, stop_after_epoch=1)
     assert half.epochs_done == 1
-    loaded = load_conditional(tmp_cache / "straight", device="cpu")
-    assert loaded.epochs_done == 2 and loaded.config == TINY
+    resumed = train(TINY, tmp_cache / "half", data=data, progress=False)
+    assert resumed.history == straight.history
+    loaded = load_trained(tmp_cache / "straight", device="cpu")
+    assert loaded.epochs_done == 2 and loaded.config == TINY and loaded.train_seconds > 0
     assert all(torch.equal(a, b) for a, b in zip(straight.generator.state_dict().values(),
                                                  loaded.generator.state_dict().values()))
     labels = torch.arange(20) % 10
-    assert torch.equal(straight.sample(labels, seed=3), generate_conditional(loaded.generator, labels, seed=3))
+    assert torch.equal(generate_conditional(straight.generator, labels, seed=3),
+                       generate_conditional(loaded.generator, labels, seed=3))
+
+
+def test_a_conditional_run_resumes_within_an_epoch_exactly(tmp_cache, monkeypatch):
+    data = random_digits()
+    straight = train(TINY, tmp_cache / "straight", data=data, progress=False)
+    real_step, calls = loop.train_step, {"n": 0}
+
+    def interrupted_step(*args):
+        calls["n"] += 1
+        assert len(args) == 8 and args[-1].shape == (16,)                        # the batch's labels are passed on
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "train_step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(TINY, tmp_cache / "resumed", data=data, progress=False, checkpoint_every=2)
+    monkeypatch.setattr(loop, "train_step", real_step)
+    resumed = train(TINY, tmp_cache / "resumed", data=data, progress=False, checkpoint_every=2)
+    assert resumed.history == straight.history
+    assert all(torch.equal(a, b) for a, b in zip(straight.generator.state_dict().values(),
+                                                 resumed.generator.state_dict().values()))
+
+
+def test_a_diverging_conditional_run_stops_with_the_loops_error(tmp_cache):
+    data = random_digits()
+    data.images = data.images.float() * float("nan")
+    with pytest.raises(TrainingDiverged, match="last good"):
+        train(TINY, tmp_cache / "nan", data=data, progress=False)
+
+
+def test_a_conditional_model_needs_labels():
+    unlabelled = ImageDataset("random", random_digits().images)
+    with pytest.raises(ValueError, match="no labels"):
+        train(TINY, "unused", data=unlabelled, progress=False)
 
 
 def test_pretrained_conditional_loads_the_second_time(tmp_cache, monkeypatch):
     data = random_digits()
     overrides = dict(dataset="random", width=4, batch_size=16, epochs=1)
     first = pretrained_conditional("dcgan", data, "ci", bn_affine=False, device="cpu", progress=False, **overrides)
-    assert conditional_run_dir(first.config, "ci").parent.name == "conditional"
-    monkeypatch.setattr(conditional, "train_conditional", lambda *a, **k: pytest.fail("should load, not train"))
+    assert store.is_finished(conditional_run_dir(first.config))
+    assert conditional_run_dir(first.config).parent.name == "conditional"
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("should load, not train"))
     again = pretrained_conditional("dcgan", data, "ci", bn_affine=False, device="cpu", progress=False, **overrides)
     assert again.config == first.config and not again.config.bn_affine
 
@@ -150,7 +182,7 @@ def test_mnist5k_is_balanced_fixed_and_disjoint(tmp_cache):
     # no test digit is also a training digit
     flat_train, flat_test = train.images.flatten(1).float(), test.images.flatten(1).float()
     assert torch.cdist(flat_test, flat_train).min() > 0
-    assert list((tmp_cache / "data" / "generated").glob("mnist5k_train_32px_nall_*.pt"))
+    assert list((tmp_cache / "data" / "generated").glob("mnist5k-train-32px-*/images.pt"))
     assert torch.equal(load_mnist5k(split="train").images, train.images)                   # from the cache
     assert load_mnist5k(image_size=64, n=10).images.shape == (10, 1, 64, 64)
 
@@ -163,7 +195,7 @@ def test_several_models_train_side_by_side_in_worker_processes(tmp_cache, monkey
     assert list(models) == variants
     assert models["fc", True].config.arch == "fc" and models["fc", True].config.bn_affine
     assert all(r.epochs_done == 1 and len(r.history["loss_d"]) == 4 for r in models.values())
-    monkeypatch.setattr(conditional, "train_conditional", lambda *a, **k: pytest.fail("should load, not train"))
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("should load, not train"))
     again = pretrained_conditionals(variants, data, "ci", device="cpu", workers=2, progress=False, **overrides)
     for m in variants:
         assert all(torch.equal(a, b) for a, b in zip(again[m].generator.state_dict().values(),

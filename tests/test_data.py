@@ -69,8 +69,9 @@ def test_deterministic(name, tmp_path):
 
 def test_cache_is_used_and_regenerated(tmp_data_dir, monkeypatch):
     first = load_dataset("rooms", 32, n=40, seed=3)
-    files = list((tmp_data_dir / "generated").glob("*.pt"))
-    assert len(files) == 1 and not list((tmp_data_dir / "generated").glob("*.tmp"))
+    files = list((tmp_data_dir / "generated").glob("*/images.pt"))
+    assert len(files) == 1 and not list((tmp_data_dir / "generated").glob("*/.*.tmp"))
+    assert (files[0].parent / "artefact.json").exists()            # marked finished by the store
 
     def fail(*args):
         raise AssertionError("should have loaded the cache")
@@ -86,7 +87,7 @@ def test_cache_is_used_and_regenerated(tmp_data_dir, monkeypatch):
 
 def test_corrupt_cache_is_regenerated(tmp_data_dir):
     first = load_dataset("faces", 32, n=16)
-    path = next((tmp_data_dir / "generated").glob("*.pt"))
+    path = next((tmp_data_dir / "generated").glob("*/images.pt"))
     path.write_bytes(b"not a torch file")
     assert torch.equal(load_dataset("faces", 32, n=16).images, first.images)
 

@@ -11,7 +11,6 @@ from dcgan_lib.analysis import dedup
 from dcgan_lib.analysis.dedup import (
     DedupError,
     HashAutoencoder,
-    _choose_bands,
     all_pairs_hamming,
     brute_force_pairs,
     find_duplicates,
@@ -27,10 +26,12 @@ from dcgan_lib.analysis.dedup import (
     pixel_hash_groups,
     plant_near_duplicates,
     prepare_images,
-    pretrained_autoencoder,
     unpack_bits,
 )
+from dcgan_lib.analysis.dedup.grouping import _choose_bands
+from dcgan_lib.core.store import config_key
 from dcgan_lib.data import ImageDataset
+from dcgan_lib.zoo import autoencoder_config, pretrained_autoencoder
 
 
 def random_model(seed: int = 0) -> HashAutoencoder:
@@ -261,13 +262,13 @@ def test_pixel_hash_and_brute_force_baselines():
 
 def test_pretrained_autoencoder_trains_then_loads(tmp_cache):
     first = pretrained_autoencoder("rooms", "ci", progress=False)
-    files = list((tmp_cache / "runs" / "autoencoders").glob("*.pt"))
+    files = list((tmp_cache / "runs" / "autoencoders").glob("*/autoencoder.pt"))
     assert len(files) == 1 and first.config.code_size == 128 and len(first.history) == first.config.epochs
     second = pretrained_autoencoder("rooms", "ci", progress=False)
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
     assert second.config == first.config and not second.training
-    other = dedup.autoencoder_config("rooms", "ci", code_size=64)
-    assert other.key() != first.config.key()
+    other = autoencoder_config("rooms", "ci", code_size=64)
+    assert config_key(other) != config_key(first.config)
 
 
 def test_corruption_shifts_and_keeps_shape():

@@ -13,12 +13,12 @@ from dcgan_lib.analysis.dissection import (
     maps_to_drop,
     mask_to_boxes,
     pad_boxes,
-    pretrained_locator,
     random_maps,
     relative_change,
 )
 from dcgan_lib.analysis.judges import JUDGE_SPECS, Judge
 from dcgan_lib.models import Generator
+from dcgan_lib.zoo import pretrained_locator
 
 NAN = float("nan")
 

@@ -74,7 +74,8 @@ def _two_process_runs(out: str, data: torch.Tensor) -> None:
     writes = []
     save_atomic, save_grid = store.save_atomic, training.save_sample_grid
     store.save_atomic = lambda obj, path: (writes.append(str(path)), save_atomic(obj, path))[1]
-    training.save_sample_grid = lambda G, z, path: (writes.append(str(path)), save_grid(G, z, path))[1]
+    training.save_sample_grid = lambda G, z, path, labels=None: (writes.append(str(path)),
+                                                                 save_grid(G, z, path, labels))[1]
     train(CONFIG, out / "straight", device="cpu", data=data, progress=False)
     train(CONFIG, out / "resumed", device="cpu", data=data, progress=False, stop_after_epoch=1)
     if world.is_main:

@@ -143,3 +143,21 @@ def test_every_import_is_declared_and_the_library_needs_no_extra(name):
         for module in sorted(imports(tree, top_level_only=True)[1]):
             assert distributions().get(module, {module}) & core, \
                 f"dcgan_lib.{name} imports {module} at the top level, but it is only an extra: import it lazily"
+
+
+def test_every_module_imports():
+    """What `pip install dcgan_lib` gives: every module of the package imports (optional extras lazily)."""
+    import importlib
+
+    for name in sorted(modules()):
+        importlib.import_module(f"dcgan_lib.{name}")
+
+
+def test_every_module_reads_in_one_sitting():
+    long = {name: n for name in modules() if (n := len(module_path(name).read_text().splitlines())) > 400}
+    assert not long, f"modules over 400 lines (split them along their sections): {long}"
+
+
+def module_path(name: str) -> Path:
+    path = PACKAGE.joinpath(*name.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")

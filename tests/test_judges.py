@@ -7,10 +7,11 @@ from dcgan_lib.analysis.judges import (
     blend_pairs,
     celeba_targets,
     judge_loss,
-    pretrained_judge,
     train_celeba_judge,
 )
-from dcgan_lib.data import CACHE_VERSION, load_dataset
+from dcgan_lib.core.store import artefact_dir, config_key
+from dcgan_lib.data import load_dataset
+from dcgan_lib.zoo import DATA_VERSION, judge_config, pretrained_judge
 
 
 def test_blend_pairs_mixes_a_share_of_rows_with_other_rows():
@@ -57,8 +58,12 @@ def test_judge_loss_ignores_the_labels_of_blended_rows_but_trains_the_blend_head
 
 def test_pretrained_faces_judge_is_cached_and_loaded_again(tmp_cache):
     judge = pretrained_judge("faces", "ci", progress=False)
-    files = sorted(p.name for p in (tmp_cache / "runs" / "judges").iterdir())
-    assert files == [f"faces-32-n1024-e1-data{CACHE_VERSION}-blend.pt"]
+    folders = list((tmp_cache / "runs" / "judges").iterdir())
+    config = judge_config("faces", "ci")
+    assert folders == [artefact_dir("judges", config, salt=DATA_VERSION, label="faces")]
+    assert folders[0].name.endswith(config_key(config, DATA_VERSION))   # named by its config alone
+    assert sorted(p.name for p in folders[0].iterdir()) == ["artefact.json", "judge.pt"]
+    assert config_key(judge_config("faces", "ci", epochs=2), DATA_VERSION) != config_key(config, DATA_VERSION)
     again = pretrained_judge("faces", "ci")
     faces = load_dataset("faces", 32, n=16, split="test", seed=5).as_float()
     assert torch.allclose(again.predict(faces)["blend"], judge.predict(faces)["blend"])

@@ -7,6 +7,7 @@ import torch
 from dcgan_lib.core import results, store
 from dcgan_lib.core.runtime import pick_device
 from dcgan_lib.train import loop as training
+from dcgan_lib.train.configs import config_from_record
 from dcgan_lib.train.loop import TrainConfig, TrainingDiverged, load_trained, train
 from dcgan_lib.zoo import model_config, pretrained, run_dir_for
 
@@ -60,7 +61,7 @@ def test_checkpoint_round_trip_holds_everything(tmp_path):
     result = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
     state = store.load(tmp_path / "checkpoint.pt")
     assert {"generator", "discriminator", "opt_g", "opt_d", "epoch", "step", "config", "rng", "history"} <= state.keys()
-    assert state["epoch"] == 2 and state["step"] == 8 and TrainConfig(**state["config"]) == CONFIG
+    assert state["epoch"] == 2 and state["step"] == 8 and config_from_record(state["config"]) == CONFIG
     loaded = load_trained(tmp_path, device="cpu")
     z = result.fixed_z
     assert torch.equal(loaded.generator(z), result.generator(z))
@@ -125,7 +126,7 @@ def test_device_choice():
 def test_load_or_train_trains_once_then_loads(tmp_cache):
     first = pretrained("rooms", "ci", progress=False, epochs=1, n_train=128, batch_size=32)
     config = model_config("rooms", "ci", epochs=1, n_train=128, batch_size=32)
-    run_dir = run_dir_for("rooms", config, "ci")
+    run_dir = run_dir_for("rooms", config)
     stamp = (run_dir / "checkpoint.pt").stat().st_mtime_ns
     second = pretrained("rooms", "ci", progress=False, epochs=1, n_train=128, batch_size=32)
     assert (run_dir / "checkpoint.pt").stat().st_mtime_ns == stamp  # loaded, not retrained

@@ -4,12 +4,13 @@ The paper drew window boxes by hand on generated bedrooms, fitted a logistic reg
 convolution layer of G to tell activations inside the boxes from activations at random places of the same
 images, and zeroed every feature map with a positive weight. Here the boxes come from an *object locator*: a
 small fully-convolutional network trained on the real `rooms` images and their ground-truth boxes, which
-predicts for every cell of a grid whether it lies inside an object of one kind. It is cached like the judges.
+predicts for every cell of a grid whether it lies inside an object of one kind. It is kept in the store like the judges.
 
-Pieces: `boxes_to_mask` (boxes -> grid of cells inside), `ObjectLocator` / `pretrained_locator` (the detector),
-`mask_to_boxes` (detections -> boxes), `location_samples` (the regression's positives and negatives),
-`fit_location_regression` and `maps_to_drop` (the paper's selection), `random_maps` (the control) and
-`attribute_rates` (a judge's rates with and without a drop).
+Pieces: `boxes_to_mask` (boxes -> grid of cells inside), `train_locator` (the detector, an `ObjectLocator` of
+`dcgan_lib.models`; the book's own are `dcgan_lib.zoo.pretrained_locator`), `mask_to_boxes` (detections ->
+boxes), `location_samples` (the regression's positives and negatives), `fit_location_regression` and
+`maps_to_drop` (the paper's selection), `random_maps` (the control) and `attribute_rates` (a judge's rates with
+and without a drop).
 """
 from __future__ import annotations
 
@@ -22,11 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from dcgan_lib.core import store
-from dcgan_lib.core.paths import runs_dir
-from dcgan_lib.core.profiles import Profile, get_profile
 from dcgan_lib.core.runtime import evaluating, show_progress
-from dcgan_lib.data.datasets import CACHE_VERSION, load_dataset
+from dcgan_lib.data import load_dataset
+from dcgan_lib.models.small_cnn import ObjectLocator
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -80,46 +79,6 @@ def pad_boxes(boxes: Sequence[torch.Tensor]) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------------------------
 # The object locator
 # ---------------------------------------------------------------------------------------------------------------------
-class ObjectLocator(nn.Module):
-    """A fully-convolutional net: image in [-1, 1] (resized to 32×32) -> logit per cell of a 16×16 grid.
-
-    A cell's target is 1 when its centre lies inside a box of the object (`boxes_to_mask`).
-    """
-
-    input_size = 32
-    grid = 16
-
-    def __init__(self, nc: int = 3, width: int = 16):
-        super().__init__()
-        w = width
-        self.body = nn.Sequential(
-            nn.Conv2d(nc, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),
-            nn.Conv2d(w, 2 * w, 3, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),      # 16×16
-            nn.Conv2d(2 * w, 2 * w, 3, 1, 2, dilation=2, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
-            nn.Conv2d(2 * w, 2 * w, 3, 1, 4, dilation=4, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
-            nn.Conv2d(2 * w, 2 * w, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
-            nn.Conv2d(2 * w, 1, 1),
-        )
-
-    def resize(self, x: torch.Tensor) -> torch.Tensor:
-        """Images resized (with antialiasing) to the locator's 32×32 input."""
-        if x.shape[-1] == self.input_size:
-            return x
-        return F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True,
-                             align_corners=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits [N, 16, 16]."""
-        return self.body(self.resize(x))[:, 0]
-
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-        """P(cell inside the object) [N, 16, 16] for images in [-1, 1]."""
-        self.eval()
-        device = next(self.parameters()).device
-        return torch.cat([self(c.to(device).float()).sigmoid().cpu() for c in images.split(batch_size)])
-
-
 def _degrade(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """Training-time augmentation that makes real images look more like a small GAN's samples: blur and noise."""
     blur = torch.rand(len(x), 1, 1, 1, generator=rng) < 0.5
@@ -145,15 +104,30 @@ def locator_scores(locator: ObjectLocator, images: torch.Tensor, target: torch.T
                          precision=tp / max(pred.sum().item(), 1), recall=tp / max(target.sum().item(), 1))
 
 
-def train_locator(dataset_name: str, obj: str, image_size: int, n_train: int, epochs: int, seed: int = 0,
-                  device: torch.device | str = "cpu", progress: bool | None = None) -> ObjectLocator:
-    """Train a locator for object `obj` on a dataset's boxes; held-out scores in `locator.test_scores`."""
+@dataclass(frozen=True)
+class LocatorConfig:
+    """Everything that determines a trained object locator (its key in the store)."""
+
+    dataset: str = "rooms"   # an offline dataset with boxes
+    obj: str = "window"      # the kind of object it finds
+    image_size: int = 64
+    n_train: int = 20000
+    epochs: int = 10
+    width: int = 16          # channels of its first layer
+    seed: int = 0
+
+
+def train_locator(config: LocatorConfig, device: torch.device | str = "cpu",
+                  progress: bool | None = None) -> ObjectLocator:
+    """Train a locator for object `config.obj` on a dataset's boxes; held-out scores in `locator.test_scores`."""
+    dataset_name, obj, image_size, n_train = config.dataset, config.obj, config.image_size, config.n_train
+    epochs, seed = config.epochs, config.seed
     train_set = load_dataset(dataset_name, image_size, n=n_train, split="train", seed=seed + 200)
     test_set = load_dataset(dataset_name, image_size, n=min(2000, n_train), split="test", seed=seed + 200)
     if obj not in train_set.boxes:
         raise ValueError(f"{dataset_name!r} has boxes for {sorted(train_set.boxes)}, not {obj!r}.")
     torch.manual_seed(seed)
-    locator = ObjectLocator(train_set.channels).to(device)
+    locator = ObjectLocator(train_set.channels, config.width).to(device)
     grid = locator.grid
     images = locator.resize(train_set.as_float())
     target = boxes_to_mask(train_set.boxes[obj], image_size, grid).float()
@@ -179,27 +153,6 @@ def train_locator(dataset_name: str, obj: str, image_size: int, n_train: int, ep
     locator.eval()
     test_target = boxes_to_mask(test_set.boxes[obj], image_size, grid)
     locator.test_scores = locator_scores(locator, test_set.as_float(), test_target)
-    return locator
-
-
-def pretrained_locator(dataset_name: str = "rooms", obj: str = "window", profile: str | Profile | None = None,
-                       device: torch.device | str = "cpu", progress: bool | None = None) -> ObjectLocator:
-    """The locator of `obj` for an offline dataset at a profile: loaded from the cache, or trained and cached now."""
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    image_size = profile.image_size
-    n, epochs = profile.judge_n_train, profile.judge_epochs
-    name = f"{dataset_name}-{obj}-locator-w16-{image_size}-n{n}-e{epochs}-data{CACHE_VERSION}.pt"
-    path = runs_dir() / "judges" / name
-    if path.exists():
-        state = store.load(path)
-        locator = ObjectLocator(state["nc"])
-        locator.load_state_dict(state["weights"])
-        locator.test_scores = LocatorScores(**state["test_scores"])
-        return locator.to(device).eval()
-    locator = train_locator(dataset_name, obj, image_size, n, epochs, device=device, progress=progress)
-    nc = locator.body[0].in_channels
-    store.save_atomic({"weights": {k: v.cpu() for k, v in locator.state_dict().items()}, "nc": nc,
-                             "test_scores": vars(locator.test_scores)}, path)
     return locator
 
 

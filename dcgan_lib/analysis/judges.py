@@ -10,25 +10,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 
-from dcgan_lib.core import store
-from dcgan_lib.core.paths import runs_dir
-from dcgan_lib.core.profiles import Profile, get_profile
 from dcgan_lib.core.runtime import show_progress
-from dcgan_lib.data.datasets import CACHE_VERSION, ImageDataset, load_dataset
-
-
-@dataclass(frozen=True)
-class JudgeSpec:
-    """What a judge predicts for one dataset."""
-
-    classes: bool = False            # a softmax over dataset.labels
-    binary: tuple[str, ...] = ()     # 0/1 attributes (sigmoid heads)
-    continuous: tuple[str, ...] = () # real-valued attributes (regression heads)
-    blend: bool = False              # also tell one image from a superposition of two (a 'blend' head)
-
+from dcgan_lib.data import ImageDataset, load_dataset
+from dcgan_lib.models.small_cnn import Judge, JudgeSpec
 
 JUDGE_SPECS = {
     "rooms": JudgeSpec(binary=("bed", "window", "lamp", "door", "picture")),
@@ -36,67 +22,6 @@ JUDGE_SPECS = {
     "objects10": JudgeSpec(classes=True),
     "digits": JudgeSpec(classes=True),
 }
-
-
-class Judge(nn.Module):
-    """A small CNN on 32×32 inputs (three stride-2 blocks, global average pooling) with one head per quantity."""
-
-    num_features = 128
-    input_size = 32  # images are resized to 32×32 first: cheap on a CPU, and every object is still visible
-
-    def __init__(self, image_size: int, nc: int, spec: JudgeSpec, n_classes: int = 0):
-        super().__init__()
-        self.image_size, self.nc, self.spec = image_size, nc, spec
-        layers, c_in = [], nc
-        for c_out in (32, 64, 128):  # 32 -> 16 -> 8 -> 4
-            layers += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True),
-                       nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
-            c_in = c_out
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(c_in, self.num_features), nn.ReLU(True))
-        self.class_head = nn.Linear(self.num_features, n_classes) if spec.classes else None
-        self.binary_head = nn.Linear(self.num_features, len(spec.binary)) if spec.binary else None
-        self.continuous_head = nn.Linear(self.num_features, len(spec.continuous)) if spec.continuous else None
-        self.blend_head = nn.Linear(self.num_features, 1) if spec.blend else None
-
-    def resize(self, x: torch.Tensor) -> torch.Tensor:
-        """Images resized (with antialiasing) to the judge's 32×32 input."""
-        if x.shape[-1] == self.input_size:
-            return x
-        return F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True,
-                             align_corners=False)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features (N × 128) of images in [-1, 1] of any size (resized to 32×32)."""
-        return self.body(self.resize(x))
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Raw head outputs: 'class' logits, 'binary' logits, 'continuous' values and the 'blend' logit (those the
-        spec has)."""
-        h = self.features(x)
-        heads = {"class": self.class_head, "binary": self.binary_head, "continuous": self.continuous_head,
-                 "blend": self.blend_head}
-        return {name: head(h) for name, head in heads.items() if head is not None}
-
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
-        """Per image: 'label' (class index), P(attribute) for each binary attribute, each continuous value, and
-        'blend', the probability that the image is a superposition of images rather than one (if the spec has it)."""
-        self.eval()
-        device = next(self.parameters()).device
-        outs = [self(chunk.to(device).float()) for chunk in images.split(batch_size)]
-        merged = {k: torch.cat([o[k] for o in outs]).cpu() for k in outs[0]}
-        result = {}
-        if "class" in merged:
-            result["label"] = merged["class"].argmax(1)
-            result["class_probs"] = merged["class"].softmax(1)
-        for i, name in enumerate(self.spec.binary):
-            result[name] = merged["binary"][:, i].sigmoid()
-        for i, name in enumerate(self.spec.continuous):
-            result[name] = merged["continuous"][:, i]
-        if "blend" in merged:
-            result["blend"] = merged["blend"][:, 0].sigmoid()
-        return result
 
 
 def blend_pairs(images: torch.Tensor, share: float = 0.25,
@@ -160,13 +85,26 @@ def score(judge: Judge, dataset: ImageDataset) -> dict[str, float]:
     return scores
 
 
-def train_judge(dataset_name: str, image_size: int, n_train: int, epochs: int, seed: int = 0,
-                device: torch.device | str = "cpu", progress: bool | None = None) -> Judge:
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Everything that determines a trained judge (its key in the store)."""
+
+    dataset: str = "rooms"   # an offline dataset with labels (a key of JUDGE_SPECS)
+    image_size: int = 64     # the size its images are loaded at (resized to the judge's 32×32 input)
+    n_train: int = 20000     # generated training images (the shipped digits use their whole splits)
+    epochs: int = 10
+    seed: int = 0
+
+
+def train_judge(config: JudgeConfig, device: torch.device | str = "cpu", progress: bool | None = None) -> Judge:
     """Train a judge on the dataset's training split; its held-out scores are left in `judge.test_scores`."""
-    spec = JUDGE_SPECS[dataset_name]
-    shipped = dataset_name == "digits"  # a fixed real dataset: use its whole splits
-    train_set = load_dataset(dataset_name, image_size, n=None if shipped else n_train, split="train", seed=seed + 100)
-    test_set = load_dataset(dataset_name, image_size, n=None if shipped else min(2000, n_train), split="test",
+    name, image_size, n_train, seed = config.dataset, config.image_size, config.n_train, config.seed
+    if name not in JUDGE_SPECS:
+        raise ValueError(f"No judge for {name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
+    spec = JUDGE_SPECS[name]
+    shipped = name == "digits"  # a fixed real dataset: use its whole splits
+    train_set = load_dataset(name, image_size, n=None if shipped else n_train, split="train", seed=seed + 100)
+    test_set = load_dataset(name, image_size, n=None if shipped else min(2000, n_train), split="test",
                             seed=seed + 100)
     n_classes = len(train_set.class_names) if spec.classes else 0
     torch.manual_seed(seed)
@@ -175,10 +113,10 @@ def train_judge(dataset_name: str, image_size: int, n_train: int, epochs: int, s
     targets = _targets(train_set, spec)
     optimizer = torch.optim.Adam(judge.parameters(), lr=2e-3)
     rng, batch_size = torch.Generator().manual_seed(seed), 128
-    steps = epochs * (len(images) // batch_size)
+    steps = config.epochs * (len(images) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=max(steps, 1))
-    with tqdm(total=steps, desc=f"judge for {dataset_name}", disable=not show_progress(progress)) as bar:
-        for _ in range(epochs):
+    with tqdm(total=steps, desc=f"judge for {name}", disable=not show_progress(progress)) as bar:
+        for _ in range(config.epochs):
             judge.train()
             order = torch.randperm(len(images), generator=rng)
             for start in range(0, len(order) - batch_size + 1, batch_size):
@@ -196,35 +134,6 @@ def train_judge(dataset_name: str, image_size: int, n_train: int, epochs: int, s
                 bar.update()
     judge.eval()
     judge.test_scores = score(judge, test_set)
-    return judge
-
-
-def pretrained_judge(dataset_name: str, profile: str | Profile | None = None,
-                     device: torch.device | str = "cpu", progress: bool | None = None,
-                     epochs: int | None = None) -> Judge:
-    """The judge for an offline dataset at a profile: loaded from the cache, or trained and cached now.
-
-    `epochs` (default: the profile's judge_epochs) lets a chapter train a judge longer than the others.
-    """
-    if dataset_name not in JUDGE_SPECS:
-        raise ValueError(f"No judge for {dataset_name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    image_size = 32 if dataset_name in ("objects10", "digits") else profile.image_size
-    epochs = profile.judge_epochs if epochs is None else epochs
-    heads = "-blend" if JUDGE_SPECS[dataset_name].blend else ""     # judges cached before the blend head: not reused
-    path = (runs_dir() / "judges" / f"{dataset_name}-{image_size}-n{profile.judge_n_train}-e{epochs}"
-            f"-data{CACHE_VERSION}{heads}.pt")
-    if path.exists():
-        state = store.load(path)
-        spec = JUDGE_SPECS[dataset_name]
-        judge = Judge(image_size, state["nc"], spec, state["n_classes"])
-        judge.load_state_dict(state["weights"])
-        judge.test_scores = state["test_scores"]
-        return judge.to(device).eval()
-    judge = train_judge(dataset_name, image_size, profile.judge_n_train, epochs, device=device, progress=progress)
-    n_classes = judge.class_head.out_features if judge.class_head is not None else 0
-    store.save_atomic({"weights": {k: v.cpu() for k, v in judge.state_dict().items()}, "nc": judge.nc,
-                             "n_classes": n_classes, "test_scores": judge.test_scores}, path)
     return judge
 
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dcgan_lib.core.runtime import evaluating
 from dcgan_lib.models.dcgan import Discriminator, init_weights
 
 
@@ -43,12 +44,10 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
     """Classification accuracy of `model` (eval mode) on uint8 or [-1, 1] images."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    correct = sum((model(_as_float(x.to(device))).argmax(1).cpu() == y).sum().item()
-                  for x, y in zip(images.split(batch_size), labels.split(batch_size)))
-    model.train(was_training)
+    with evaluating(model):
+        correct = sum((model(_as_float(x.to(device))).argmax(1).cpu() == y).sum().item()
+                      for x, y in zip(images.split(batch_size), labels.split(batch_size)))
     return correct / len(labels)
 
 

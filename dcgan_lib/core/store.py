@@ -1,14 +1,26 @@
-"""Atomic checkpoint files and the random-number states that make a resumed run exact."""
+"""The one store: atomic files, safe loads, the random states that make a resumed run exact, and load or train.
+
+Every cached artefact (GAN runs, conditional runs, judges, locators, autoencoders, generated datasets) lives in
+a folder named by its kind and a hash of its config (`artefact_dir`), made once by `load_or_train`.
+"""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, TypeVar
 
 import numpy as np
 import torch
+
+from dcgan_lib.core.paths import runs_dir
+
+T = TypeVar("T")
+FINISHED = "artefact.json"  # written when an artefact's fit has returned: the folder then holds a finished one
 
 
 def _pid_alive(pid: int) -> bool:
@@ -107,3 +119,56 @@ def set_rng_state(state: dict[str, Any], *generators: torch.Generator) -> None:
 
 def _as_tuple(x: Any) -> Any:
     return tuple(_as_tuple(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+# ---- load or train ------------------------------------------------------------------------------------------------
+def config_key(config: Any, salt: str = "") -> str:
+    """A short stable hash of a config dataclass (its class name and every field), plus `salt`: the name of a
+    cached artefact, so that any change of config trains a new one and no hand-made suffix is ever needed."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"config_key needs a dataclass instance, not {type(config).__name__}")
+    payload = {"type": type(config).__name__, "fields": dataclasses.asdict(config), "salt": salt}
+    return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def artefact_dir(kind: str, config: Any, root: str | Path | None = None, salt: str = "", label: str = "") -> Path:
+    """The folder of the artefact of `kind` made from `config`: <root>/<kind>/[<label>-]<config_key>, where root
+    defaults to `runs_dir()` and `label` (e.g. the model's name) only makes the folder easier to recognise."""
+    name = f"{label}-{config_key(config, salt)}" if label else config_key(config, salt)
+    return Path(root if root is not None else runs_dir()) / kind / name
+
+
+def is_finished(folder: str | Path) -> bool:
+    """Whether `folder` holds a finished artefact (its fit returned and the store marked it)."""
+    return (Path(folder) / FINISHED).exists()
+
+
+def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Callable[[Path], T],
+                  root: str | Path | None = None, salt: str = "", label: str = "") -> T:
+    """The artefact of `kind` made from `config`: `build(folder)` loads it if it was made before, otherwise
+    `fit(folder)` makes it there now (resuming from whatever an interrupted fit left in the folder).
+
+    `fit` writes its files into the folder (atomically, e.g. with `save_atomic`) and returns the artefact; once
+    it has returned, the store marks the folder finished (`artefact.json`: kind, config type and fields), so a
+    fit killed half-way is never mistaken for a finished one.
+    """
+    folder = artefact_dir(kind, config, root, salt, label)
+    if is_finished(folder):
+        return build(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    artefact = fit(folder)
+    record = {"kind": kind, "type": type(config).__name__, "config": dataclasses.asdict(config), "salt": salt}
+    write_text_atomic(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n", folder / FINISHED)
+    return artefact
+
+
+def save_weights(module: torch.nn.Module, path: str | Path, **extra: Any) -> None:
+    """Save a module's weights (on the CPU) with plain extra values (sizes, scores) atomically."""
+    save_atomic({"weights": {k: v.detach().cpu() for k, v in module.state_dict().items()}, **extra}, path)
+
+
+def load_weights(module: torch.nn.Module, path: str | Path) -> dict[str, Any]:
+    """Load weights saved by `save_weights` into `module`; returns the extra values saved with them."""
+    state = load(path)
+    module.load_state_dict(state.pop("weights"))
+    return state

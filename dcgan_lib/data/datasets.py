@@ -1,7 +1,7 @@
 """Datasets for the DCGAN reproduction: small generated stand-ins that work offline, and the paper's real datasets.
 
 Offline datasets (``rooms``, ``faces``, ``objects10``, ``digits``) come back as an :class:`ImageDataset` of uint8
-tensors, generated deterministically and cached under ``data_dir()/"generated"``. Real datasets (``mnist``,
+tensors, generated deterministically and kept in the store under ``data_dir()/"generated"``. Real datasets (``mnist``,
 ``cifar10``, ``svhn``, ``celeba``, ``lsun``, ``folder``) come back as a ``torch.utils.data.Dataset`` of
 ``(image in [-1, 1], label)`` pairs with the paper's preprocessing (resize, centre crop, no augmentation).
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,10 +18,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from dcgan_lib.core.store import save_atomic
+from dcgan_lib.core import store
+from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
 from dcgan_lib.data.mnist5k import make_mnist5k
-from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
 
 __all__ = [
@@ -105,24 +106,39 @@ def _derived_seed(name: str, split: str, seed: int) -> int:
     return zlib.crc32(f"{name}/{split}/{seed}".encode())
 
 
+@dataclass(frozen=True)
+class GeneratedSpec:
+    """What determines a generated (or package-shipped) dataset: its key in the store."""
+
+    name: str
+    split: str
+    image_size: int
+    n: int | None        # None: all of a shipped dataset's split
+    seed: int
+    version: int = CACHE_VERSION
+
+
 def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: int,
                   data_dir: str | Path | None) -> ImageDataset:
-    """Load a generated dataset from the cache, generating and caching it on a miss."""
-    if name in ("digits", "mnist5k"):  # real digits shipped in a package: fixed splits
-        n_text = "all" if n is None else str(n)
-    else:
+    """Load a generated dataset from the store, generating and storing it on a miss."""
+    if name not in ("digits", "mnist5k"):  # the shipped digits have fixed splits; the drawn ones a default size
         n = DEFAULT_N if n is None else n
-        n_text = str(n)
+    spec = GeneratedSpec(name, split, image_size, n, seed)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    path = root / "generated" / f"{name}_{split}_{image_size}px_n{n_text}_seed{seed}_v{CACHE_VERSION}.pt"
-    if path.exists():
+
+    def fit(folder: Path) -> ImageDataset:
+        dataset = _GENERATORS[name](image_size, n, split, seed)
+        store.save_atomic(_to_dict(dataset), folder / "images.pt")
+        return dataset
+
+    def build(folder: Path) -> ImageDataset:
         try:
-            return _from_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception:   # a truncated or stale file: regenerate it below
-            pass
-    dataset = _GENERATORS[name](image_size, n, split, seed)
-    save_atomic(_to_dict(dataset), path)
-    return dataset
+            return _from_dict(store.load(folder / "images.pt"))
+        except (RuntimeError, FileNotFoundError):  # a damaged file: draw the images again
+            return fit(folder)
+
+    label = f"{name}-{split}-{image_size}px"
+    return store.load_or_train("generated", spec, build, fit, root=root, label=label)
 
 
 def _to_dict(dataset: ImageDataset) -> dict:

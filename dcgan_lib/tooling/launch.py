@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         parser().error(str(err))
     world, device = init(args.device)
     try:
-        run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(args.model, config, profile.name)
+        run_dir = Path(args.run_dir) if args.run_dir else run_dir_for(args.model, config)
         if world.is_main:
             print(f"{world.size} process(es) × {world.local_batch(config.batch_size)} images = global batch "
                   f"{config.batch_size}, lr {config.lr:g}, {config.dataset} at {config.image_size}px on "

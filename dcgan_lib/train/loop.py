@@ -1,18 +1,18 @@
 """Adversarial training as in the paper (§4): Adam(2e-4, β1=0.5), batch 128, non-saturating G loss.
 
 The loop is the one of pytorch/examples' dcgan: (1) update D on a real and a fake batch, (2) update G
-to make D call its fakes real. Around it: checkpoints that resume exactly, a NaN guard, sample grids
+to make D call its fakes real. The same loop trains the class-conditional models of §8.1 (a `ConditionalConfig`):
+then G and D also see each batch's labels. Around it: checkpoints that resume exactly, a NaN guard, sample grids
 after every epoch, speed switches (channels_last, bf16 autocast and fused Adam on CUDA, torch.compile) and
 data parallelism over several processes when launched by torchrun (see dcgan_lib.train.distributed).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
+import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,10 +21,23 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dcgan_lib.core import store
-from dcgan_lib.core.runtime import frozen, pick_device, show_progress
+from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress
 from dcgan_lib.data.datasets import ImageDataset, check_channels, load_dataset
-from dcgan_lib.models.dcgan import Discriminator, Generator, sample_z
+from dcgan_lib.models.dcgan import sample_z
+from dcgan_lib.train.configs import (
+    ConditionalConfig,
+    GANConfig,
+    TrainConfig,
+    build_models,
+    config_from_record,
+    config_record,
+    describe,
+    is_conditional,
+)
 from dcgan_lib.train.distributed import World, parallel
+
+__all__ = ["ConditionalConfig", "TrainConfig", "TrainResult", "TrainingDiverged", "build_models", "load_trained",
+           "make_optimizers", "train", "train_step"]
 
 HISTORY_KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
 
@@ -33,72 +46,41 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a trained model; two runs with equal configs give the same weights (on CPU)."""
-
-    dataset: str = "rooms"
-    image_size: int = 64
-    n_train: int | None = None
-    data_seed: int = 0
-    nz: int = 100
-    ngf: int = 64
-    ndf: int = 64
-    nc: int = 3
-    bn_affine: bool = True
-    prior: str = "uniform"
-    batch_size: int = 128
-    epochs: int = 5
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    seed: int = 0
-    n_fixed: int = 64  # size of the fixed noise batch drawn after every epoch
-
-    def key(self) -> str:
-        """A short stable hash of the config, used to name cached runs."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
-
-
 @dataclass
 class TrainResult:
     """A trained (or loaded) pair of models with the per-step history and where the run is stored."""
 
-    generator: Generator
-    discriminator: Discriminator
-    config: TrainConfig
+    generator: nn.Module
+    discriminator: nn.Module
+    config: GANConfig
     history: dict[str, list[float]]
     run_dir: Path
     epochs_done: int
     steps_per_epoch: int = 0
     fixed_z: torch.Tensor = field(default=None, repr=False)
+    train_seconds: float = 0.0   # time spent in training steps, over every session of the run
 
-    def generator_at(self, epoch: int) -> Generator:
+    def generator_at(self, epoch: int) -> nn.Module:
         """The generator's weights as they were after `epoch` epochs (0: untrained), loaded from the run."""
         return load_generator_snapshot(self.run_dir, self.config, epoch)
 
 
-def build_models(config: TrainConfig) -> tuple[Generator, Discriminator]:
-    """Freshly initialised G and D for a config (weights depend only on config.seed)."""
-    torch.manual_seed(config.seed)
-    G = Generator(config.image_size, config.nz, config.ngf, config.nc, config.bn_affine)
-    D = Discriminator(config.image_size, config.ndf, config.nc, config.bn_affine)
-    return G, D
-
-
-def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig, fused: bool = False):
+def make_optimizers(G: nn.Module, D: nn.Module, config: GANConfig, fused: bool = False):
     """Adam with the paper's settings for each network."""
     kwargs = dict(lr=config.lr, betas=(config.beta1, config.beta2), fused=fused or None)
     return torch.optim.Adam(G.parameters(), **kwargs), torch.optim.Adam(D.parameters(), **kwargs)
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: torch.Tensor,
-               autocast: torch.autocast) -> torch.Tensor:
-    """One D update then one G update; returns [loss_D, loss_G, mean D(x), mean D(G(z))] (detached)."""
+               autocast: torch.autocast, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """One D update then one G update; returns [loss_D, loss_G, mean D(x), mean D(G(z))] (detached).
+
+    With `labels` (conditional models) every network call also gets them: D judges (image, label) pairs."""
+    y = () if labels is None else (labels,)
     # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
     with autocast:
-        fake = G(z)
-        logit_real, logit_fake = D(real), D(fake.detach())
+        fake = G(z, *y)
+        logit_real, logit_fake = D(real, *y), D(fake.detach(), *y)
         loss_d = (F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
                   + F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake)))
     opt_d.zero_grad(set_to_none=True)
@@ -107,7 +89,7 @@ def train_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: 
     # (2) Update G: maximise log D(G(z)), the non-saturating loss. G needs gradients *through* D but not
     #     *for* D's weights, so D is frozen for this pass (same result, about 10% less work on a CPU).
     with autocast, frozen(D):
-        logit_gen = D(fake)
+        logit_gen = D(fake, *y)
         loss_g = F.binary_cross_entropy_with_logits(logit_gen, torch.ones_like(logit_gen))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -116,35 +98,40 @@ def train_step(G: nn.Module, D: nn.Module, opt_g, opt_d, real: torch.Tensor, z: 
 
 
 def epoch_batches(data: torch.Tensor | torch.utils.data.Dataset, order: torch.Tensor, batch_size: int,
-                  device: torch.device, channels_last: bool) -> Iterator[torch.Tensor]:
-    """Batches in [-1, 1] taken in `order` (drops the last partial batch).
+                  device: torch.device, channels_last: bool,
+                  labels: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """(images in [-1, 1], their labels or None) batch by batch, taken in `order` (drops the last partial batch).
 
-    In-memory image tensors (uint8 or float) are indexed directly, on the device they live on; disk-backed
-    datasets (real images through torchvision) go through a DataLoader with workers and pinned memory on CUDA.
+    In-memory image tensors (uint8 or float) are indexed directly, on the device they live on, and so are their
+    `labels`; disk-backed datasets (real images through torchvision) go through a DataLoader with workers and
+    pinned memory on CUDA (no labels: conditional models train on in-memory datasets).
     """
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     if isinstance(data, torch.Tensor):
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            batch = data[order[start:start + batch_size].to(data.device)].to(device, non_blocking=True)
+            idx = order[start:start + batch_size].to(data.device)
+            batch = data[idx].to(device, non_blocking=True)
             if batch.dtype == torch.uint8:
                 batch = batch.float().div_(127.5).sub_(1)
-            yield batch.contiguous(memory_format=memory_format)
+            batch_labels = None if labels is None else labels[idx].to(device, non_blocking=True)
+            yield batch.contiguous(memory_format=memory_format), batch_labels
         return
     cpus_per_process = (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     workers = min(8, max(1, cpus_per_process)) if device.type == "cuda" else 0
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, order.tolist()), batch_size, drop_last=True,
                                          num_workers=workers, pin_memory=device.type == "cuda")
     for images, *_ in loader:
-        yield images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+        yield images.to(device, non_blocking=True).contiguous(memory_format=memory_format), None
 
 
-def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device | None = None,
+def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | None = None,
           data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
           stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
           channels_last: bool = True, precision: str = "auto", compile: bool = False,
           sync_batchnorm: bool = False) -> TrainResult:
-    """Train a DCGAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
+    """Train a GAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
 
+    `config` is a `TrainConfig` (the DCGAN) or a `ConditionalConfig` (G and D also see each batch's labels).
     A checkpoint is written after every epoch and, with `checkpoint_every=k`, every k steps within an epoch.
     `data` defaults to `load_dataset(config.dataset, ...)`; `stop_after_epoch` stops early (as an interruption
     would); `precision` is 'auto' (bf16 autocast on a CUDA device that supports it, else fp32), 'fp32' or 'bf16';
@@ -160,14 +147,14 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
     G, D = (m.to(device, memory_format=memory_format) for m in build_models(config))
     opt_g, opt_d = make_optimizers(G, D, config, fused=device.type == "cuda")
     data_rng, z_rng = torch.Generator().manual_seed(config.seed + 1), torch.Generator().manual_seed(config.seed + 2)
-    fixed_z = fixed_noise(config)
+    fixed_z, fixed_labels = fixed_noise(config), fixed_labels_for(config)
     history = {k: [] for k in HISTORY_KEYS}
-    start_epoch, skip_steps, epoch_rng = 0, 0, None
+    start_epoch, skip_steps, epoch_rng, seconds = 0, 0, None, 0.0
 
     checkpoint_path = run_dir / "checkpoint.pt"
     if resume and checkpoint_path.exists():
         state = store.load(checkpoint_path, map_location=device)
-        if state["config"] != asdict(config):
+        if config_from_record(state["config"]) != config:
             raise ValueError(f"The checkpoint in {run_dir} was trained with another config; "
                              f"use another run_dir or pass resume=False to start over.")
         G.load_state_dict(state["generator"])
@@ -175,7 +162,7 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         store.set_rng_state(state["rng"], data_rng, z_rng)
-        history, start_epoch = state["history"], state["epoch"]
+        history, start_epoch, seconds = state["history"], state["epoch"], state.get("seconds", 0.0)
         skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
     elif world.is_main:
         save_generator_snapshot(G, run_dir, 0)
@@ -186,12 +173,12 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
         if not world.is_main:
             return
         store.save_atomic({
-            "config": asdict(config), "epoch": epochs_done, "step": len(history["loss_d"]),
-            "step_in_epoch": step_in_epoch, "epoch_rng": epoch_start_rng, "history": history,
+            "config": config_record(config), "epoch": epochs_done, "step": len(history["loss_d"]),
+            "step_in_epoch": step_in_epoch, "epoch_rng": epoch_start_rng, "history": history, "seconds": seconds,
             "generator": G.state_dict(), "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(),
             "opt_d": opt_d.state_dict(), "rng": store.rng_state(data_rng, z_rng)}, checkpoint_path)
 
-    data = _training_data(config, data, device)
+    data, labels = _training_data(config, data, device)
     steps_per_epoch = len(data) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
@@ -199,41 +186,52 @@ def train(config: TrainConfig, run_dir: str | Path, device: str | torch.device |
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     bar = tqdm(total=steps_per_epoch * config.epochs, initial=len(history["loss_d"]), unit="step",
-               desc=f"DCGAN on {config.dataset}", disable=not (show_progress(progress) and world.is_main),
-               dynamic_ncols=True)
+               desc=describe(config), disable=not (show_progress(progress) and world.is_main), dynamic_ncols=True)
     G.train(), D.train()
     for epoch in range(start_epoch, last_epoch):
+        started = time.perf_counter()
         if skip_steps:  # resuming within an epoch: replay its shuffle, skip the steps already done
             data_rng.set_state(epoch_rng)
         epoch_rng = data_rng.get_state()
         order = torch.randperm(len(data), generator=data_rng)[skip_steps * config.batch_size:]
         order = world.shard(order, config.batch_size)  # this process's share of every batch (all of it alone)
+        batches = epoch_batches(data, order, world.local_batch(config.batch_size), device, channels_last, labels)
         pending = []
-        for step, real in enumerate(epoch_batches(data, order, world.local_batch(config.batch_size), device,
-                                                  channels_last), start=skip_steps + 1):
+        for step, (real, batch_labels) in enumerate(batches, start=skip_steps + 1):
             z = sample_z(config.batch_size, config.nz, config.prior, generator=z_rng)
             z = world.part(z).to(device, non_blocking=True)  # every process draws the batch's noise, keeps its rows
-            pending.append(train_step(G_step, D_step, opt_g, opt_d, real, z, autocast))
+            y = () if batch_labels is None else (batch_labels,)
+            pending.append(train_step(G_step, D_step, opt_g, opt_d, real, z, autocast, *y))
             if len(pending) == 10:  # sync with the device only every few steps
                 _flush(pending, history, bar, run_dir, epoch, world)
             if checkpoint_every and step % checkpoint_every == 0 and step < steps_per_epoch:
                 _flush(pending, history, bar, run_dir, epoch, world)
+                seconds, started = seconds + time.perf_counter() - started, time.perf_counter()
                 save_checkpoint(epoch, step, epoch_rng)
         _flush(pending, history, bar, run_dir, epoch, world)
+        seconds += time.perf_counter() - started
         skip_steps = 0
         if world.is_main:
             save_generator_snapshot(G, run_dir, epoch + 1)
-            save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png")
+            save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png", fixed_labels)
         save_checkpoint(epoch + 1)
     bar.close()
     world.barrier()  # when train returns on any process, process 0's last checkpoint is written
-    return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z)
+    return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z, seconds)
 
 
-def _training_data(config: TrainConfig, data, device: torch.device):
-    """The training images as an in-memory tensor (on `device`) or a torch Dataset, checked against the model."""
+def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
+    """(the training images as an in-memory tensor on `device` or a torch Dataset, their labels on `device` for a
+    conditional model, else None), checked against the model."""
     if data is None:
         data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train", seed=config.data_seed)
+    labels = None
+    if is_conditional(config):
+        if not isinstance(data, ImageDataset) or data.labels is None:
+            name = getattr(data, "name", type(data).__name__)
+            raise ValueError(f"{name!r} has no labels in memory: a conditional GAN trains on an ImageDataset with "
+                             f"one class label per image (for example load_mnist5k()).")
+        labels = data.labels.to(device)
     if isinstance(data, ImageDataset):
         check_channels(data, config.nc)
         data = data.images
@@ -245,7 +243,7 @@ def _training_data(config: TrainConfig, data, device: torch.device):
     if size != config.image_size:
         raise ValueError(f"The data is {size}×{size} but the model is built for {config.image_size}×"
                          f"{config.image_size}: load the dataset with image_size={config.image_size}.")
-    return data.to(device) if isinstance(data, torch.Tensor) else data
+    return (data.to(device) if isinstance(data, torch.Tensor) else data), labels
 
 
 def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int,
@@ -269,21 +267,26 @@ def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch
                     d_gz=f"{stats[-1, 3]:.2f}", refresh=False)
 
 
-def fixed_noise(config: TrainConfig) -> torch.Tensor:
+def fixed_noise(config: GANConfig) -> torch.Tensor:
     """The fixed batch of z used for the sample grid after every epoch (depends only on the config)."""
     return sample_z(config.n_fixed, config.nz, config.prior, generator=torch.Generator().manual_seed(config.seed + 3))
 
 
+def fixed_labels_for(config: GANConfig) -> torch.Tensor | None:
+    """The labels of the fixed batch of a conditional model (0, 1, ..., 9, 0, 1, ...: a row per class), else None."""
+    return torch.arange(config.n_fixed) % config.n_classes if is_conditional(config) else None
+
+
 @torch.no_grad()
-def save_sample_grid(G: nn.Module, z: torch.Tensor, path: Path) -> None:
-    """Write G(z) as an image grid (G in eval mode, restored afterwards)."""
+def save_sample_grid(G: nn.Module, z: torch.Tensor, path: Path, labels: torch.Tensor | None = None) -> None:
+    """Write G(z) (or G(z, labels)) as an image grid (G in eval mode, restored afterwards)."""
     from torchvision.utils import save_image
 
-    was_training = G.training
-    G.eval()
-    images = G(z).float()
-    G.train(was_training)
-    save_image(images, path, nrow=int(math.sqrt(len(z))), normalize=True, value_range=(-1, 1))
+    y = () if labels is None else (labels.to(z.device),)
+    with evaluating(G):
+        images = G(z, *y).float()
+    nrow = int(labels.max()) + 1 if labels is not None else int(math.sqrt(len(z)))
+    save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
 def save_generator_snapshot(G: nn.Module, run_dir: Path, epoch: int) -> None:
@@ -291,7 +294,7 @@ def save_generator_snapshot(G: nn.Module, run_dir: Path, epoch: int) -> None:
     store.save_atomic({k: v.cpu() for k, v in G.state_dict().items()}, run_dir / f"generator_epoch{epoch:03d}.pt")
 
 
-def load_generator_snapshot(run_dir: str | Path, config: TrainConfig, epoch: int) -> Generator:
+def load_generator_snapshot(run_dir: str | Path, config: GANConfig, epoch: int) -> nn.Module:
     """A generator with the weights it had after `epoch` epochs of the run in run_dir (eval mode, CPU)."""
     G, _ = build_models(config)
     G.load_state_dict(store.load(Path(run_dir) / f"generator_epoch{epoch:03d}.pt"))
@@ -302,10 +305,10 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None) 
     """Load the models, config and history of a finished or interrupted run from its checkpoint."""
     run_dir, device = Path(run_dir), pick_device(device)
     state = store.load(run_dir / "checkpoint.pt", map_location="cpu")
-    config = TrainConfig(**state["config"])
+    config = config_from_record(state["config"])
     G, D = build_models(config)
     G.load_state_dict(state["generator"])
     D.load_state_dict(state["discriminator"])
     steps_per_epoch = len(state["history"]["loss_d"]) // max(state["epoch"], 1)
     return TrainResult(G.to(device).eval(), D.to(device).eval(), config, state["history"], run_dir, state["epoch"],
-                       steps_per_epoch, fixed_noise(config))
+                       steps_per_epoch, fixed_noise(config), state.get("seconds", 0.0))

@@ -168,7 +168,8 @@ class Runner:
                 for start in range(0, len(order) - b + 1, b):
                     yield self.data[order[start:start + b]]
             else:
-                yield from epoch_batches(self.data, order, b, self.device, self.setting.channels_last)
+                for real, _ in epoch_batches(self.data, order, b, self.device, self.setting.channels_last):
+                    yield real
 
     def run(self, steps: int) -> float:
         """Seconds for `steps` training steps, including getting each batch ready on the device."""

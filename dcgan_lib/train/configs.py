@@ -1,0 +1,108 @@
+"""What determines a trained GAN: the configs of the unconditional and the conditional models, and their nets.
+
+A config is a frozen dataclass with commented defaults (the paper's): two runs with equal configs give the same
+weights on a CPU, and the store names a cached run by a hash of its config alone.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from dcgan_lib.models.conditional import (
+    ARCHITECTURES,
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+    FCDiscriminator,
+    FCGenerator,
+)
+from dcgan_lib.models.dcgan import Discriminator, Generator
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What every GAN of the book shares: its data, its noise and the paper's training recipe (§4)."""
+
+    dataset: str = "rooms"
+    image_size: int = 64
+    n_train: int | None = None   # training images (None: the whole training split, or 20,000 generated ones)
+    data_seed: int = 0
+    nc: int = 3                  # image channels
+    nz: int = 100                # size of z
+    prior: str = "uniform"       # z ~ U(-1, 1) as in the paper, or "normal"
+    bn_affine: bool = True       # BatchNorm's learned scale and bias
+    batch_size: int = 128
+    epochs: int = 5
+    lr: float = 2e-4             # Adam, as in the paper
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0                # the weights' initialisation; the data order and z use seed + 1 and seed + 2
+    n_fixed: int = 64            # size of the fixed noise batch drawn after every epoch
+
+
+@dataclass(frozen=True)
+class TrainConfig(Recipe):
+    """An unconditional DCGAN and how it is trained."""
+
+    ngf: int = 64                # G's width (channels of its last hidden layer)
+    ndf: int = 64                # D's width (channels of its first layer)
+
+
+@dataclass(frozen=True)
+class ConditionalConfig(Recipe):
+    """A class-conditional GAN (§8.1) and how it is trained: the same recipe for both architectures."""
+
+    arch: str = "dcgan"          # "dcgan" or "fc"
+    width: int = 32              # DCGAN: ngf = ndf; fully connected: hidden units h (layers of h and 2h)
+    n_classes: int = 10
+    dataset: str = "mnist5k"
+    image_size: int = 32
+    nc: int = 1
+    epochs: int = 10
+    n_fixed: int = 100           # the fixed batch drawn after every epoch: labels 0, 1, ..., 9, 0, 1, ...
+
+
+GANConfig = TrainConfig | ConditionalConfig
+CONFIG_TYPES = {cls.__name__: cls for cls in (TrainConfig, ConditionalConfig)}
+
+
+def is_conditional(config: GANConfig) -> bool:
+    """Whether the config's networks take class labels (G(z, labels), D(images, labels))."""
+    return isinstance(config, ConditionalConfig)
+
+
+def build_models(config: GANConfig) -> tuple[nn.Module, nn.Module]:
+    """Freshly initialised G and D for a config (weights depend only on config.seed)."""
+    torch.manual_seed(config.seed)
+    if isinstance(config, TrainConfig):
+        return (Generator(config.image_size, config.nz, config.ngf, config.nc, config.bn_affine),
+                Discriminator(config.image_size, config.ndf, config.nc, config.bn_affine))
+    c = config
+    if c.arch not in ARCHITECTURES:
+        raise ValueError(f"ConditionalConfig.arch={c.arch!r} is unknown: choose one of {ARCHITECTURES}.")
+    if c.arch == "dcgan":
+        return (ConditionalGenerator(c.image_size, c.nz, c.width, c.nc, c.n_classes, c.bn_affine),
+                ConditionalDiscriminator(c.image_size, c.width, c.nc, c.n_classes, c.bn_affine))
+    return (FCGenerator(c.image_size, c.nz, c.width, c.nc, c.n_classes, c.bn_affine),
+            FCDiscriminator(c.image_size, c.width, c.nc, c.n_classes, c.bn_affine))
+
+
+def describe(config: GANConfig) -> str:
+    """A few words for progress bars: which model, on which data."""
+    if isinstance(config, TrainConfig):
+        return f"DCGAN on {config.dataset}"
+    name = {"dcgan": "conditional DCGAN", "fc": "fully connected GAN"}.get(config.arch, config.arch)
+    return f"{name}{'' if config.bn_affine else ', BN without scale/bias'}"
+
+
+def config_record(config: GANConfig) -> dict[str, Any]:
+    """The config as a checkpoint keeps it: its type and fields (plain values, safe to load)."""
+    return {"type": type(config).__name__, **asdict(config)}
+
+
+def config_from_record(record: dict[str, Any]) -> GANConfig:
+    """The config a checkpoint was trained with (records without a type are TrainConfigs)."""
+    fields = dict(record)
+    return CONFIG_TYPES[fields.pop("type", "TrainConfig")](**fields)
