@@ -306,3 +306,27 @@ def test_sample_images_from_both_kinds_of_dataset(tmp_path, monkeypatch):
 
     values = sample_images(Tiny(), 7)[:, 0, 0, 0] * 7
     assert sorted(values.round().int().tolist()) == list(range(7))
+
+
+def test_in_memory_and_balanced_budgets():
+    """Both kinds of dataset become an in-memory uint8 ImageDataset; budgets are balanced and seeded."""
+    images = torch.rand(30, 3, 8, 8) * 2 - 1
+
+    class Pairs(torch.utils.data.Dataset):
+        name = "pairs"
+
+        def __len__(self):
+            return 30
+
+        def __getitem__(self, i):
+            return images[i], i % 3
+
+    memory = data.in_memory(Pairs(), 20, class_names=["a", "b", "c"])
+    assert memory.name == "pairs" and memory.images.dtype == torch.uint8 and len(memory) == 20
+    assert torch.allclose(memory.as_float(), images[:20], atol=1 / 127.5)
+    assert memory.labels.tolist() == [i % 3 for i in range(20)] and memory.class_names == ["a", "b", "c"]
+    assert data.in_memory(memory, 5).labels.tolist() == [0, 1, 2, 0, 1]
+    picks = data.balanced_indices(memory.labels, 4, seed=1)
+    assert memory.labels[picks].bincount().tolist() == [4, 4, 4]
+    assert torch.equal(picks, data.balanced_indices(memory.labels, 4, seed=1))
+    assert not torch.equal(picks, data.balanced_indices(memory.labels, 4, seed=2))

@@ -7,7 +7,9 @@ from dcgan_lib.data.datasets import (
     DATASETS,
     OFFLINE_DATASETS,
     REAL_DATASETS,
+    balanced_indices,
     check_channels,
+    in_memory,
     load_dataset,
     load_mnist5k,
     sample_images,
@@ -15,4 +17,4 @@ from dcgan_lib.data.datasets import (
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
 
 __all__ = ["CACHE_VERSION", "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset",
-           "check_channels", "load_dataset", "load_mnist5k", "sample_images"]
+           "balanced_indices", "check_channels", "in_memory", "load_dataset", "load_mnist5k", "sample_images"]

@@ -26,7 +26,7 @@ from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objec
 
 __all__ = [
     "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset", "TorchvisionImages",
-    "check_channels", "load_dataset", "load_mnist5k",
+    "balanced_indices", "check_channels", "in_memory", "load_dataset", "load_mnist5k",
 ]
 
 OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits", "mnist5k")
@@ -72,6 +72,27 @@ def sample_images(dataset: ImageDataset | torch.utils.data.Dataset, n: int, seed
     if isinstance(dataset, ImageDataset):
         return dataset.as_float(order)
     return torch.stack([dataset[int(i)][0] for i in order])
+
+
+def in_memory(dataset: ImageDataset | torch.utils.data.Dataset, n: int | None = None,
+              class_names: list[str] | None = None, batch_size: int = 1000) -> ImageDataset:
+    """The first `n` images (all if None) of either kind of dataset as an in-memory uint8 `ImageDataset` with
+    labels: what an experiment that indexes its images many times (classifiers, conditional GANs) works on."""
+    if isinstance(dataset, ImageDataset):
+        return dataset.subset(slice(0, n)) if n is not None else dataset
+    n = len(dataset) if n is None else min(n, len(dataset))
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
+    images, labels = zip(*[(x.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8), y) for x, y in loader])
+    name = getattr(dataset, "name", type(dataset).__name__)
+    return ImageDataset(name, torch.cat(images), labels=torch.cat(labels).long(), class_names=class_names)
+
+
+def balanced_indices(labels: Tensor, per_class: int, seed: int = 0) -> Tensor:
+    """Indices of `per_class` random examples of every class in `labels` (a seeded, class-balanced label budget;
+    fewer where a class has fewer)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([(labels == c).nonzero().flatten()[torch.randperm(int((labels == c).sum()), generator=g)]
+                      [:per_class] for c in range(int(labels.max()) + 1)])
 
 
 def check_channels(dataset: ImageDataset | torch.utils.data.Dataset, nc: int) -> None:
