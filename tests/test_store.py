@@ -68,3 +68,11 @@ def test_weights_round_trip(tmp_path):
     store.save_weights(net, tmp_path / "w.pt", scores={"accuracy": 0.5})
     assert store.load_weights(other, tmp_path / "w.pt") == {"scores": {"accuracy": 0.5}}
     assert torch.equal(net.weight, other.weight)
+
+
+def test_a_folder_whose_record_does_not_match_the_config_is_refused(tmp_path):
+    store.load_or_train("things", Config(), lambda f: 1, lambda f: 1, root=tmp_path)
+    other = store.artefact_dir("things", Config(size=5), root=tmp_path)
+    store.artefact_dir("things", Config(), root=tmp_path).rename(other)         # moved by hand
+    with pytest.raises(ValueError, match="another config.*delete the folder"):
+        store.load_or_train("things", Config(size=5), lambda f: 1, lambda f: 1, root=tmp_path)

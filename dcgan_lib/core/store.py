@@ -150,15 +150,21 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
 
     `fit` writes its files into the folder (atomically, e.g. with `save_atomic`) and returns the artefact; once
     it has returned, the store marks the folder finished (`artefact.json`: kind, config type and fields), so a
-    fit killed half-way is never mistaken for a finished one.
+    fit killed half-way is never mistaken for a finished one, and a finished folder whose record does not match
+    the config asked for (copied or renamed by hand) is refused.
     """
     folder = artefact_dir(kind, config, root, salt, label)
+    record = {"kind": kind, "type": type(config).__name__, "config": dataclasses.asdict(config), "salt": salt}
+    text = json.dumps(record, indent=1, sort_keys=True, default=str) + "\n"
     if is_finished(folder):
+        stored = json.loads((folder / FINISHED).read_text())
+        if stored != json.loads(text):  # a folder copied or renamed by hand: never hand out another model
+            raise ValueError(f"{folder} holds a {stored.get('type')} made from another config than the one asked "
+                             f"for ({type(config).__name__}): delete the folder to make this one again.")
         return build(folder)
     folder.mkdir(parents=True, exist_ok=True)
     artefact = fit(folder)
-    record = {"kind": kind, "type": type(config).__name__, "config": dataclasses.asdict(config), "salt": salt}
-    write_text_atomic(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n", folder / FINISHED)
+    write_text_atomic(text, folder / FINISHED)
     return artefact
 
 
