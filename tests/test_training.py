@@ -7,7 +7,7 @@ import torch
 from dcgan_lib.core import results, store
 from dcgan_lib.core.runtime import pick_device
 from dcgan_lib.train import loop as training
-from dcgan_lib.train.configs import config_from_record
+from dcgan_lib.train.configs import ConfigError, config_from_record
 from dcgan_lib.train.loop import TrainConfig, TrainingDiverged, load_trained, train
 from dcgan_lib.zoo import model_config, pretrained, run_dir_for
 
@@ -91,15 +91,62 @@ def test_a_corrupt_checkpoint_gives_a_clear_message(tmp_path):
         store.load(tmp_path / "checkpoint.pt")
 
 
-def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     good = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
-    bad = random_images().float() / 127.5 - 1
-    bad[5, 0, 3, 3] = float("nan")
-    with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*last good checkpoint"):
-        train(CONFIG, tmp_path, device="cpu", data=bad, progress=False)
+    real_step = training.train_step
+    monkeypatch.setattr(training, "train_step", lambda *a: real_step(*a) * float("nan"))
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite.*last good checkpoint, 1 epochs and 4 steps"):
+        train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
     state = store.load(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1
     assert states_equal(state["generator"], good.generator.state_dict())
+
+
+def test_a_run_that_diverges_before_its_first_checkpoint_says_so(tmp_path, monkeypatch):
+    real_step = training.train_step
+    monkeypatch.setattr(training, "train_step", lambda *a: real_step(*a) * float("nan"))
+    with pytest.raises(TrainingDiverged, match="No checkpoint was written yet"):
+        train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
+
+
+def test_non_finite_weights_never_replace_the_last_good_checkpoint(tmp_path, monkeypatch):
+    good = train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
+    real_step, calls = training.train_step, {"n": 0}
+
+    def poisoning_step(G, D, *rest):
+        stats = real_step(G, D, *rest)
+        calls["n"] += 1
+        if calls["n"] == 4:  # the epoch's last update breaks the weights; its losses were still finite
+            with torch.no_grad():
+                next(G.parameters()).fill_(float("inf"))
+        return stats
+
+    monkeypatch.setattr(training, "train_step", poisoning_step)
+    with pytest.raises(TrainingDiverged, match="weights became NaN or infinite.*last good checkpoint, 1 epochs"):
+        train(CONFIG, tmp_path, device="cpu", data=random_images(), progress=False)
+    assert states_equal(store.load(tmp_path / "checkpoint.pt")["generator"], good.generator.state_dict())
+
+
+def test_images_outside_the_tanh_range_and_bad_options_are_refused(tmp_path):
+    nan_images = random_images().float() / 127.5 - 1
+    nan_images[5, 0, 3, 3] = float("nan")
+    for images in (random_images().float(), nan_images):                        # 0..255 floats, and a NaN
+        with pytest.raises(ValueError, match=r"not in \[-1, 1\].*x / 127.5 - 1"):
+            train(CONFIG, tmp_path, device="cpu", data=images, progress=False)
+    with pytest.raises(ValueError, match="precision='fp16' is not valid"):
+        train(CONFIG, tmp_path, precision="fp16")
+    with pytest.raises(ValueError, match="checkpoint_every=-1 is not valid"):
+        train(CONFIG, tmp_path, checkpoint_every=-1)
+    assert not list(tmp_path.iterdir())                                         # refused before any work
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("epochs", 0, "at least 1"), ("batch_size", -4, "at least 1"), ("nz", 0, "at least 1"),
+    ("image_size", "32", "built for \\[32, 64, 128\\]"), ("image_size", 32.0, "built for"), ("n_train", True, "None"),
+    ("lr", 1e6, "between 0 and 1"), ("prior", "gauss", "uniform"), ("nc", 2, "1 \\(grayscale\\) or 3")])
+def test_a_config_no_run_could_use_is_refused_where_it_is_made(field, value, words):
+    with pytest.raises(ConfigError, match=f"TrainConfig.{field}={value!r} is not valid.*{words}"):
+        TrainConfig(**{field: value})
 
 
 def test_resuming_with_another_config_is_refused(tmp_path):

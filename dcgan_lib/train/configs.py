@@ -18,7 +18,11 @@ from dcgan_lib.models.conditional import (
     FCDiscriminator,
     FCGenerator,
 )
-from dcgan_lib.models.dcgan import Discriminator, Generator
+from dcgan_lib.models.dcgan import PRIORS, SUPPORTED_SIZES, Discriminator, Generator
+
+
+class ConfigError(ValueError):
+    """A config field with a value no run can use; the message names the field, the value and the fix."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,10 @@ class Recipe:
     beta2: float = 0.999
     seed: int = 0                # the weights' initialisation; the data order and z use seed + 1 and seed + 2
     n_fixed: int = 64            # size of the fixed noise batch drawn after every epoch
+
+    def __post_init__(self) -> None:
+        """Refuse, where it is made, a config that no run could use (see `check_config`)."""
+        check_config(self)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,53 @@ class ConditionalConfig(Recipe):
 
 
 GANConfig = TrainConfig | ConditionalConfig
+
+# field -> (is it valid, the rule a message states); every field of both configs is checked.
+_POSITIVE = "a whole number of at least 1"
+_RULES = {
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset name (see dcgan_lib.data.DATASETS)"),
+    "n_train": (lambda v: v is None or _whole(v, 1), f"None (all images) or {_POSITIVE}"),
+    "data_seed": (lambda v: _whole(v, 0), "a whole number of at least 0"),
+    "nc": (lambda v: _whole(v) and v in (1, 3), "1 (grayscale) or 3 (colour)"),
+    "nz": (lambda v: _whole(v, 1), _POSITIVE),
+    "prior": (lambda v: v in PRIORS, f"one of {PRIORS}"),
+    "bn_affine": (lambda v: isinstance(v, bool), "True or False"),
+    "batch_size": (lambda v: _whole(v, 1), _POSITIVE),
+    "epochs": (lambda v: _whole(v, 1), _POSITIVE),
+    "lr": (lambda v: _real(v) and 0 < v < 1, "a learning rate between 0 and 1 (the paper's is 0.0002)"),
+    "beta1": (lambda v: _real(v) and 0 <= v < 1, "a number in [0, 1) (the paper's is 0.5)"),
+    "beta2": (lambda v: _real(v) and 0 <= v < 1, "a number in [0, 1) (Adam's default is 0.999)"),
+    "seed": (lambda v: _whole(v, 0), "a whole number of at least 0"),
+    "n_fixed": (lambda v: _whole(v, 1), _POSITIVE),
+    "ngf": (lambda v: _whole(v, 1), _POSITIVE),
+    "ndf": (lambda v: _whole(v, 1), _POSITIVE),
+    "arch": (lambda v: v in ARCHITECTURES, f"one of {ARCHITECTURES}"),
+    "width": (lambda v: _whole(v, 1), _POSITIVE),
+    "n_classes": (lambda v: _whole(v, 2), "a whole number of at least 2"),
+}
+
+
+def _whole(value: Any, least: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (least is None or value >= least)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def check_config(config: Recipe) -> None:
+    """Raise `ConfigError` for the first field no run could use, naming the field, its value and what is valid."""
+    name = type(config).__name__
+    for field, value in asdict(config).items():
+        valid, rule = _RULES.get(field, (lambda v: True, ""))
+        if not valid(value):
+            raise ConfigError(f"{name}.{field}={value!r} is not valid: use {rule}.")
+    sizes = sorted(SUPPORTED_SIZES)
+    convolutional = not isinstance(config, ConditionalConfig) or config.arch == "dcgan"
+    if not _whole(config.image_size) or (convolutional and config.image_size not in SUPPORTED_SIZES) \
+            or config.image_size < 1:
+        raise ConfigError(f"{name}.image_size={config.image_size!r} is not valid: the convolutional models are "
+                          f"built for {sizes} pixels (4×4 doubled by each stride-2 layer); resize the data to one.")
 CONFIG_TYPES = {cls.__name__: cls for cls in (TrainConfig, ConditionalConfig)}
 
 

@@ -138,11 +138,13 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
     `compile` applies torch.compile to G and D. Launched by torchrun, each process trains on its share of every
     batch of config.batch_size (the global batch) and process 0 alone writes files; see dcgan_lib.train.distributed.
     """
+    _check_options(precision, checkpoint_every, stop_after_epoch)
     device, run_dir = pick_device(device), Path(run_dir)
     world = World.current()  # this process's rank among the processes torchrun started (rank 0 of 1 without it)
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    data, labels = _training_data(config, data, device)  # checked before any file is written
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G, D = (m.to(device, memory_format=memory_format) for m in build_models(config))
     opt_g, opt_d = make_optimizers(G, D, config, fused=device.type == "cuda")
@@ -170,6 +172,7 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
     G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (G, D))
 
     def save_checkpoint(epochs_done: int, step_in_epoch: int = 0, epoch_start_rng: torch.Tensor | None = None):
+        _check_finite_weights(G, D, run_dir)  # a checkpoint is only ever a good one
         if not world.is_main:
             return
         store.save_atomic({
@@ -178,7 +181,6 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
             "generator": G.state_dict(), "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(),
             "opt_d": opt_d.state_dict(), "rng": store.rng_state(data_rng, z_rng)}, checkpoint_path)
 
-    data, labels = _training_data(config, data, device)
     steps_per_epoch = len(data) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
@@ -220,6 +222,49 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
     return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z, seconds)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _check_options(precision: str, checkpoint_every: int | None, stop_after_epoch: int | None) -> None:
+    """Refuse options of `train` that no run can use, naming the option, the value and what is valid."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not valid: use one of {PRECISIONS} (fp16 is not offered: "
+                         f"bf16 autocast on a CUDA device needs no loss scaling).")
+    for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("stop_after_epoch", stop_after_epoch, 0)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            raise ValueError(f"{name}={value!r} is not valid: use None or a whole number of at least {least}.")
+
+
+def _check_finite_weights(G: nn.Module, D: nn.Module, run_dir: Path) -> None:
+    """Stop before a checkpoint with non-finite weights replaces the last good one."""
+    bad = [f"{net}.{name}" for net, model in (("G", G), ("D", D)) for name, p in model.state_dict().items()
+           if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        raise TrainingDiverged(f"Training diverged: weights became NaN or infinite after the last update "
+                               f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}). "
+                               f"{_last_good(run_dir)} Lower the learning rate, then train again.")
+
+
+def _last_good(run_dir: Path) -> str:
+    """What a diverged run still has: the last checkpoint written (all are finite), or none yet."""
+    path = run_dir / "checkpoint.pt"
+    if not path.exists():
+        return f"No checkpoint was written yet in {run_dir}: training again starts from the beginning."
+    state = store.load(path)
+    return (f"The last good checkpoint, {state['epoch']} epochs and {state['step']} steps in, is kept in {run_dir}; "
+            f"training again resumes from it.")
+
+
+def _check_range(data: torch.Tensor) -> None:
+    """Float images must already be scaled to [-1, 1] (uint8 ones are scaled batch by batch)."""
+    if data.is_floating_point() and len(data):
+        sample = data[: min(len(data), 256)]
+        low, high = float(sample.min()), float(sample.max())
+        if not (-1.001 <= low and high <= 1.001):  # NaN fails too
+            raise ValueError(f"The training images are floats in [{low:.3g}, {high:.3g}], not in [-1, 1] as G's "
+                             f"tanh: pass uint8 images (0..255), or scale floats with x / 127.5 - 1.")
+
+
 def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
     """(the training images as an in-memory tensor on `device` or a torch Dataset, their labels on `device` for a
     conditional model, else None), checked against the model."""
@@ -239,6 +284,8 @@ def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
         check_channels(ImageDataset("the given images", data[:0]), config.nc)
     else:
         check_channels(data, config.nc)
+    if isinstance(data, torch.Tensor):
+        _check_range(data)
     size = data.shape[-1] if isinstance(data, torch.Tensor) else getattr(data, "image_size", config.image_size)
     if size != config.image_size:
         raise ValueError(f"The data is {size}×{size} but the model is built for {config.image_size}×"
@@ -257,9 +304,9 @@ def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch
     if not torch.isfinite(stats[:, :2]).all():
         step = len(history["loss_d"]) + int((~torch.isfinite(stats[:, :2]).all(1)).nonzero()[0])
         raise TrainingDiverged(
-            f"Training diverged at step {step} (epoch {epoch + 1}): a loss became NaN or infinite. The last good "
-            f"checkpoint, written before this step, is kept in {run_dir}. Check the data for NaN/inf values and "
-            f"that it is scaled to [-1, 1], or lower the learning rate, then train again to resume from it.")
+            f"Training diverged at step {step} (epoch {epoch + 1}): a loss became NaN or infinite. "
+            f"{_last_good(run_dir)} Check the data for NaN/inf values and that it is scaled to [-1, 1], or lower "
+            f"the learning rate, then train again.")
     for key, column in zip(HISTORY_KEYS, stats.T):
         history[key].extend(column.tolist())
     bar.update(len(stats))
