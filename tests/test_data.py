@@ -330,3 +330,22 @@ def test_in_memory_and_balanced_budgets():
     assert memory.labels[picks].bincount().tolist() == [4, 4, 4]
     assert torch.equal(picks, data.balanced_indices(memory.labels, 4, seed=1))
     assert not torch.equal(picks, data.balanced_indices(memory.labels, 4, seed=2))
+
+
+def test_a_folder_without_held_out_images_refuses_a_test_split(tmp_path):
+    root = _image_folder(tmp_path / "images")
+    with pytest.raises(DatasetError, match="no held-out images.*training images again.*test"):
+        load_dataset("folder", 32, split="test", data_dir=root)
+    split_root = tmp_path / "split"
+    _image_folder(split_root / "train")
+    _image_folder(split_root / "test")
+    assert len(load_dataset("folder", 32, split="test", data_dir=split_root)) == 2
+    assert len(load_dataset("folder", 32, split="train", data_dir=split_root)) == 2
+    only_test = tmp_path / "only_test"
+    _image_folder(only_test / "test")
+    with pytest.raises(DatasetError, match="no train/ folder"):
+        load_dataset("folder", 32, data_dir=only_test)
+    with pytest.raises(DatasetError, match="readable images") as err:
+        (tmp_path / "no_images" / "class_a").mkdir(parents=True)
+        load_dataset("folder", 32, data_dir=tmp_path / "no_images")
+    assert "download" not in str(err.value)                                   # not the fix for one's own folder

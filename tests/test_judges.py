@@ -62,7 +62,7 @@ def test_pretrained_faces_judge_is_cached_and_loaded_again(tmp_cache):
     config = judge_config("faces", "ci")
     assert folders == [artefact_dir("judges", config, salt=DATA_VERSION, label="faces")]
     assert folders[0].name.endswith(config_key(config, DATA_VERSION))   # named by its config alone
-    assert sorted(p.name for p in folders[0].iterdir()) == ["artefact.json", "judge.pt"]
+    assert sorted(p.name for p in folders[0].iterdir()) == [".lock", "artefact.json", "judge.pt"]
     assert config_key(judge_config("faces", "ci", epochs=2), DATA_VERSION) != config_key(config, DATA_VERSION)
     again = pretrained_judge("faces", "ci")
     faces = load_dataset("faces", 32, n=16, split="test", seed=5).as_float()

@@ -76,3 +76,27 @@ def test_a_folder_whose_record_does_not_match_the_config_is_refused(tmp_path):
     store.artefact_dir("things", Config(), root=tmp_path).rename(other)         # moved by hand
     with pytest.raises(ValueError, match="another config.*delete the folder"):
         store.load_or_train("things", Config(size=5), lambda f: 1, lambda f: 1, root=tmp_path)
+
+
+def test_two_askers_of_one_artefact_make_it_once(tmp_path):
+    import threading
+    import time
+
+    fits, results = [], []
+
+    def fit(folder):
+        fits.append(1)
+        time.sleep(0.5)                       # long enough for the second asker to arrive while this one works
+        (folder / "value.txt").write_text("7")
+        return 7
+
+    def ask():
+        results.append(store.load_or_train("things", Config(), lambda f: int((f / "value.txt").read_text()), fit,
+                                           root=tmp_path))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fits == [1] and results == [7, 7]

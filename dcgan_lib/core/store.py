@@ -11,6 +11,8 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, TypeVar
 
@@ -156,16 +158,35 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
     folder = artefact_dir(kind, config, root, salt, label)
     record = {"kind": kind, "type": type(config).__name__, "config": dataclasses.asdict(config), "salt": salt}
     text = json.dumps(record, indent=1, sort_keys=True, default=str) + "\n"
-    if is_finished(folder):
-        stored = json.loads((folder / FINISHED).read_text())
-        if stored != json.loads(text):  # a folder copied or renamed by hand: never hand out another model
-            raise ValueError(f"{folder} holds a {stored.get('type')} made from another config than the one asked "
-                             f"for ({type(config).__name__}): delete the folder to make this one again.")
-        return build(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    artefact = fit(folder)
-    write_text_atomic(text, folder / FINISHED)
-    return artefact
+    if not is_finished(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        with _claimed(folder):  # a second process asking for the same artefact waits, then loads it
+            if not is_finished(folder):
+                artefact = fit(folder)
+                write_text_atomic(text, folder / FINISHED)
+                return artefact
+    stored = json.loads((folder / FINISHED).read_text())
+    if stored != json.loads(text):  # a folder copied or renamed by hand: never hand out another model
+        raise ValueError(f"{folder} holds a {stored.get('type')} made from another config than the one asked "
+                         f"for ({type(config).__name__}): delete the folder to make this one again.")
+    return build(folder)
+
+
+@contextmanager
+def _claimed(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder (flock on <folder>/.lock) while its artefact is made; where the
+    platform has no flock (Windows), no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def save_weights(module: torch.nn.Module, path: str | Path, **extra: Any) -> None:

@@ -305,6 +305,25 @@ def _is_empty(root: Path) -> bool:
     return not root.is_dir() or not any(root.iterdir())
 
 
+def _folder_split(root: Path, split: str) -> Path:
+    """The folder of `split` in a user's image folder: <root>/train and <root>/test (or val) when they exist;
+    a folder without them is a training set only, so asking it for held-out images is an error (never the
+    training images again)."""
+    held_out = next((root / sub for sub in ("test", "val") if (root / sub).is_dir()), None)
+    if split == "train":
+        if (root / "train").is_dir():
+            return root / "train"
+        if held_out is not None:
+            raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
+                               f"in {root / 'train'}/<class>/ so that held-out images are never trained on")
+        return root
+    if held_out is None:
+        raise DatasetError(f"the folder dataset at {root} has no held-out images (no test/ or val/ subfolder), so "
+                           f"split={split!r} would give the training images again: move some images to "
+                           f"{root / 'test'}/<class>/ and the rest to {root / 'train'}/<class>/, or use split='train'")
+    return held_out
+
+
 def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: str | Path | None,
                download: bool) -> TorchvisionImages:
     """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
@@ -324,13 +343,7 @@ def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: 
             raise DatasetError("torchvision cannot download LSUN: fetch bedroom_train_lmdb with the LSUN download "
                                f"script (github.com/fyu/lsun) and unzip it into {root}")
     if name == "folder":
-        if split != "train":
-            for sub in ("test", "val"):
-                if (root / sub).is_dir():
-                    root = root / sub
-                    break
-        elif (root / "train").is_dir():
-            root = root / "train"
+        root = _folder_split(root, split)
         if _is_empty(root):
             raise DatasetError(f"the folder dataset needs images in an ImageFolder layout (<root>/<class>/<image>) "
                                f"but {root} is missing or empty: pass data_dir=<your image folder> or copy the "
@@ -357,8 +370,12 @@ def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: 
     except DatasetError:
         raise
     except Exception as err:   # missing/corrupt files, failed downloads, ... -> one clear message
-        hint = "check your internet connection or copy the files there" if download else \
-            "pass download=True (needs internet) or copy the files there"
+        if name == "folder":
+            hint = "put readable images (png, jpg, ...) in <folder>/<class>/<image> and pass data_dir=<folder>"
+        elif download:
+            hint = "check your internet connection or copy the files there"
+        else:
+            hint = "pass download=True (needs internet) or copy the files there"
         raise DatasetError(f"could not load {name} from {root}: {err}. Fix: {hint}") from None
 
     if n is not None and n > len(base):
