@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from dcgan_lib.tooling.chapters import chapters, resolve
-from dcgan_lib.tooling.run import check, main, parse_params
+from dcgan_lib.tooling.run import chapter_parameters, check, main, parse_params
 
 
 def args(**kw):
@@ -29,6 +29,9 @@ def test_parameters_are_parsed_as_literals_or_strings():
     (dict(param=["DATASET=imagenet21k"]), "Unknown dataset 'imagenet21k'"),
     (dict(data_dir="/no/such/folder"), "does not exist"),
     (dict(), "none is available"),
+    (dict(param=["DATSET=celeba"]), "--param DATSET: no chosen chapter .* DATASET, DEVICE, PROFILE"),
+    (dict(param=["PROFILE=full"]), "choose the profile with --profile"),
+    (dict(chapters="forgetting", param=["OBJECT=3"]), "OBJECT=3 is a int.*'window' \\(str\\)"),
 ])
 def test_bad_requests_are_refused_before_any_work(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -44,3 +47,11 @@ def test_a_good_request_passes_and_force_allows_cpu(tmp_path):
 def test_command_line_exits_with_a_message(capsys):
     assert main(["--chapters", "nope", "--profile", "ci"]) == 2
     assert "Unknown chapter 'nope'" in capsys.readouterr().err
+
+
+def test_a_chapters_parameters_are_read_from_its_parameters_cell():
+    params = chapter_parameters(resolve(["forgetting"])[0])
+    assert params["OBJECT"] == "window" and params["DATASET"] is None and "PROFILE" in params
+    notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cuda"], force=True),
+                         gpu_available=False)                     # known to one chosen chapter is enough
+    assert len(notebooks) == 2

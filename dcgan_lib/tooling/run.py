@@ -35,12 +35,52 @@ def parse_params(pairs: list[str]) -> dict[str, object]:
     return params
 
 
+_ANY = object()  # a parameter whose default is not a literal (any value of the right meaning goes)
+
+
+def chapter_parameters(notebook: Path) -> dict[str, object]:
+    """The names a chapter's `parameters` cell defines, with their literal defaults (`_ANY` where not literal)."""
+    import json
+
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    source = next(("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), "")
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                found[node.targets[0].id] = _ANY
+    return found
+
+
+def check_params(params: dict[str, object], notebooks: list[Path]) -> None:
+    """Every --param must be a parameter of a chosen chapter, of the type of its default; PROFILE is --profile's."""
+    if "PROFILE" in params:
+        raise ValueError("--param PROFILE=... is not accepted: choose the profile with --profile (it is checked, "
+                         "and it names the run folder).")
+    known: dict[str, list[object]] = {}
+    for notebook in notebooks:
+        for name, default in chapter_parameters(notebook).items():
+            known.setdefault(name, []).append(default)
+    for name, value in params.items():
+        if name not in known:
+            chosen = ", ".join(n.stem for n in notebooks)
+            raise ValueError(f"--param {name}: no chosen chapter ({chosen}) has a parameter of that name; theirs are "
+                             f"{', '.join(sorted(known))}.")
+        typed = [d for d in known[name] if d is not None and d is not _ANY]
+        if typed and value is not None and not any(type(value) is type(d) for d in typed):
+            raise ValueError(f"--param {name}={value!r} is a {type(value).__name__}, but the chapter's default is "
+                             f"{typed[0]!r} ({type(typed[0]).__name__}): pass a value of that type.")
+
+
 def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], dict[str, object]]:
     """Validate the request before any work; returns the notebooks and papermill parameters."""
     notebooks = resolve([c for c in args.chapters.split(",") if c])
     if not notebooks:
         raise ValueError("No chapter given: pass --chapters training,latent_walks (comma-separated).")
     params = parse_params(args.param)
+    check_params(params, notebooks)
     dataset = params.get("DATASET")
     if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r} in --param DATASET: choose one of {', '.join(DATASETS)}.")
