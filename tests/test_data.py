@@ -198,8 +198,11 @@ def test_unknown_name_suggests_closest():
     (dict(name="digits", image_size=128), ["128", "supported"]),
     (dict(name="mnist", image_size=100), ["100", "128"]),
     (dict(name="faces", split="valid"), ["valid", "train", "test"]),
-    (dict(name="faces", n=0), ["n must be", "positive"]),
-    (dict(name="objects10", n=-5), ["positive"]),
+    (dict(name="faces", n=0), ["n=0 is not valid", "at least 1"]),
+    (dict(name="objects10", n=-5), ["at least 1"]),
+    (dict(name="rooms", n=True), ["n=True is not valid", "whole number"]),
+    (dict(name="rooms", image_size="32"), ["image_size='32' is a str", "whole number"]),
+    (dict(name="rooms", image_size=32.0), ["image_size=32.0 is a float"]),
     (dict(name="digits", n=5000), ["5000", "1347"]),
 ])
 def test_bad_requests(kwargs, words):

@@ -100,3 +100,36 @@ def test_two_askers_of_one_artefact_make_it_once(tmp_path):
     for thread in threads:
         thread.join()
     assert fits == [1] and results == [7, 7]
+
+
+def test_a_full_disk_says_so_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    import errno
+
+    import torch
+
+    path = tmp_path / "checkpoint.pt"
+    store.save_atomic({"epoch": 1}, path)
+    monkeypatch.setattr(torch, "save", lambda obj, f: (_ for _ in ()).throw(
+        RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64 vs 0")))
+    with pytest.raises(OSError, match="disk of .* is full.*previous checkpoint.pt .* is intact") as err:
+        store.save_atomic({"epoch": 2}, path)
+    assert err.value.errno == errno.ENOSPC
+    assert store.load(path) == {"epoch": 1} and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_unusable_folders_name_the_variable_to_set(tmp_path, monkeypatch):
+    from dcgan_lib.core import paths
+
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path / "a_file"))
+    with pytest.raises(NotADirectoryError, match="is a file. Set DCGAN_DATA_DIR"):
+        paths.data_dir()
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path / "a_file" / "below"))
+    with pytest.raises(NotADirectoryError, match="Set DCGAN_DATA_DIR"):
+        paths.data_dir()
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store.tempfile, "mkstemp", refused)                 # a read-only folder (even for root)
+    with pytest.raises(PermissionError, match="read-only. Set DCGAN_RUNS_DIR"):
+        store.save_atomic({"x": 1}, tmp_path / "runs" / "x.pt")

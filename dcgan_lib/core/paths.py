@@ -21,12 +21,24 @@ def data_dir() -> Path:
         path = repo_root() / "data"
     else:
         path = Path.home() / ".cache" / "dcgan_lib"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _usable_folder(path, "DCGAN_DATA_DIR")
 
 
 def runs_dir() -> Path:
     """Folder for checkpoints and metric records: $DCGAN_RUNS_DIR, else <data_dir>/runs."""
     path = Path(os.environ["DCGAN_RUNS_DIR"]).expanduser() if os.environ.get("DCGAN_RUNS_DIR") else data_dir() / "runs"
-    path.mkdir(parents=True, exist_ok=True)
+    return _usable_folder(path, "DCGAN_RUNS_DIR")
+
+
+def _usable_folder(path: Path, variable: str) -> Path:
+    """`path`, created if needed; otherwise an error that names the folder and the variable to set (a read-only
+    folder is fine for reading a filled cache; writing into it fails with the store's message)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"{path} cannot be a folder: it, or a folder above it, is a file. Set {variable} to "
+                                 f"a folder (or remove the file).") from None
+    except PermissionError:
+        raise PermissionError(f"{path} cannot be created: no permission. Set {variable} to a folder you can write "
+                              f"to.") from None
     return path

@@ -6,10 +6,12 @@ a folder named by its kind and a hash of its config (`artefact_dir`), made once 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,9 +55,12 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     permissions of any file the user creates (not mkstemp's private 0600), so a shared run folder stays
     readable; a temporary file left by an earlier killed save is removed first."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except PermissionError:
+        raise _read_only(path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -65,9 +70,28 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, Exception) and _disk_full(err, path.parent):
+            raise OSError(errno.ENOSPC, f"The disk of {path.parent} is full: {path.name} was not written, and the "
+                          f"previous {path.name} (if there is one) is intact. Free some space, or point "
+                          f"DCGAN_RUNS_DIR / DCGAN_DATA_DIR at a larger disk, then run again.") from err
         raise
+
+
+def _read_only(path: Path) -> PermissionError:
+    return PermissionError(f"Cannot write {path}: its folder is read-only. Set DCGAN_RUNS_DIR (trained models and "
+                           f"metrics) or DCGAN_DATA_DIR (datasets) to a folder you can write to.")
+
+
+def _disk_full(err: Exception, folder: Path) -> bool:
+    """Whether a failed write failed for lack of space (torch.save says only 'unexpected pos' then)."""
+    if getattr(err, "errno", None) == errno.ENOSPC or "unexpected pos" in str(err):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
@@ -159,7 +183,11 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
     record = {"kind": kind, "type": type(config).__name__, "config": dataclasses.asdict(config), "salt": salt}
     text = json.dumps(record, indent=1, sort_keys=True, default=str) + "\n"
     if not is_finished(folder):
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ".lock").touch()
+        except PermissionError:
+            raise _read_only(folder / FINISHED) from None
         with _claimed(folder):  # a second process asking for the same artefact waits, then loads it
             if not is_finished(folder):
                 artefact = fit(folder)

@@ -55,9 +55,13 @@ def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: s
     name = _check_name(name)
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
-    if n is not None and (not isinstance(n, int) or n <= 0):
-        raise DatasetError(f"n must be a positive number of images (or None for the default), got {n!r}")
+    if n is not None and (not _whole(n) or n <= 0):
+        raise DatasetError(f"n={n!r} is not valid: pass a whole number of images of at least 1 (or None for the "
+                           f"default)")
     sizes = OFFLINE_SIZES if name in OFFLINE_DATASETS else REAL_SIZES
+    if not _whole(image_size):
+        raise DatasetError(f"image_size={image_size!r} is a {type(image_size).__name__}: pass a whole number of "
+                           f"pixels, one of {', '.join(map(str, sizes))}")
     if image_size not in sizes:
         raise DatasetError(f"unsupported image_size {image_size} for {name!r}: supported sizes are "
                            f"{', '.join(map(str, sizes))}")
@@ -107,6 +111,11 @@ def check_channels(dataset: ImageDataset | torch.utils.data.Dataset, nc: int) ->
     else:
         fix = f"pass nc={channels} to the models, or convert the images to grayscale first"
     raise DatasetError(f"{problem}: {fix}")
+
+
+def _whole(value: object) -> bool:
+    """An int that is not a bool (True would be taken for 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_name(name: str) -> str:
