@@ -16,7 +16,7 @@ from dcgan_lib.analysis.dissection import LocatorConfig, LocatorScores, train_lo
 from dcgan_lib.analysis.judges import JUDGE_SPECS, JudgeConfig, train_judge
 from dcgan_lib.core import store
 from dcgan_lib.core.profiles import Profile, chapter_sizes, dataset_for, get_profile
-from dcgan_lib.data import CACHE_VERSION, OFFLINE_DATASETS, ImageDataset, load_dataset, sample_images
+from dcgan_lib.data import CACHE_VERSION, DATASET_SPECS, ImageDataset, load_dataset, sample_images
 from dcgan_lib.models.small_cnn import Judge, ObjectLocator
 from dcgan_lib.train.configs import ConditionalConfig, TrainConfig
 from dcgan_lib.train.loop import TrainResult, load_trained, train
@@ -28,8 +28,8 @@ DATA_VERSION = f"data{CACHE_VERSION}"
 MODEL_SPECS: dict[str, dict] = {
     "rooms": dict(dataset="rooms"),
     "faces": dict(dataset="faces"),
-    "objects10": dict(dataset="objects10", image_size=32),
-    "digits": dict(dataset="digits", image_size=32, nc=1),
+    "objects10": dict(dataset="objects10"),
+    "digits": dict(dataset="digits"),
 }
 
 
@@ -44,9 +44,14 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
         raise ValueError(f"Unknown model {name!r}: the book's models are {sorted(MODEL_SPECS)}.")
     profile = _profile(profile)
     spec = dict(MODEL_SPECS[name])
-    dataset = dataset_for(spec.pop("dataset"), profile)
-    config = TrainConfig(dataset=dataset, image_size=profile.image_size, n_train=profile.n_train,
-                         ngf=profile.width, ndf=profile.width, batch_size=profile.batch_size, epochs=profile.epochs)
+    dataset = overrides.pop("dataset", None) or dataset_for(spec.pop("dataset"), profile)
+    if dataset not in DATASET_SPECS:
+        raise ValueError(f"Unknown dataset {dataset!r}: choose one of {sorted(DATASET_SPECS)}.")
+    facts = DATASET_SPECS[dataset]                     # channels and size follow the data the model learns
+    config = TrainConfig(dataset=dataset, image_size=facts.native_size or profile.image_size, nc=facts.channels,
+                         n_train=profile.n_train, ngf=profile.width, ndf=profile.width,
+                         batch_size=profile.batch_size, epochs=profile.epochs)
+    spec.pop("dataset", None)
     return replace(config, **{**spec, **overrides})
 
 
@@ -74,7 +79,7 @@ def judge_config(dataset: str, profile: str | Profile | None = None, **overrides
     if dataset not in JUDGE_SPECS:
         raise ValueError(f"No judge for {dataset!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
     profile = _profile(profile)
-    image_size = 32 if dataset in ("objects10", "digits") else profile.image_size
+    image_size = DATASET_SPECS[dataset].native_size or profile.image_size
     config = JudgeConfig(dataset, image_size, profile.judge_n_train, profile.judge_epochs)
     return replace(config, **overrides)
 
@@ -145,7 +150,7 @@ def pretrained_autoencoder(dataset: str = "rooms", profile: str | Profile | None
         return model.to(device).eval()
 
     def fit(folder) -> HashAutoencoder:
-        generated = config.dataset in OFFLINE_DATASETS and config.dataset not in ("digits", "mnist5k")
+        generated = not DATASET_SPECS[config.dataset].fixed_splits
         data = load_dataset(config.dataset, config.image_size, n=config.n_train if generated else None,
                             split="train", seed=config.data_seed if generated else 0)
         if not isinstance(data, ImageDataset):  # a real dataset: a random sample, streamed into memory

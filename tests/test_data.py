@@ -352,3 +352,25 @@ def test_a_folder_without_held_out_images_refuses_a_test_split(tmp_path):
         (tmp_path / "no_images" / "class_a").mkdir(parents=True)
         load_dataset("folder", 32, data_dir=tmp_path / "no_images")
     assert "download" not in str(err.value)                                   # not the fix for one's own folder
+
+
+def test_one_table_holds_every_datasets_facts():
+    from dcgan_lib.data import DATASET_SPECS
+
+    assert set(DATASET_SPECS) == set(DATASETS) and set(OFFLINE_DATASETS) == {
+        n for n, s in DATASET_SPECS.items() if s.source in ("drawn", "shipped")}
+    for name in OFFLINE_DATASETS:
+        spec = DATASET_SPECS[name]
+        ds = load_dataset(name, spec.native_size or 32, n=8)
+        assert ds.channels == spec.channels and ds.image_size == (spec.native_size or 32)
+    assert DATASET_SPECS["mnist"].channels == 1 and not DATASET_SPECS["celeba"].offline
+
+
+def test_a_models_channels_and_size_follow_the_data_it_learns():
+    from dcgan_lib.zoo import model_config
+
+    assert (model_config("digits", "book").nc, model_config("digits", "book").image_size) == (1, 32)
+    on_mnist = model_config("rooms", "book", dataset="mnist")               # one parameter away, and right
+    assert (on_mnist.dataset, on_mnist.nc, on_mnist.image_size) == ("mnist", 1, 32)
+    with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
+        model_config("rooms", "book", dataset="imagenet")

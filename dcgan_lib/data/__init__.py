@@ -15,6 +15,7 @@ from dcgan_lib.data.datasets import (
     sample_images,
 )
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
+from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 
-__all__ = ["CACHE_VERSION", "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset",
+__all__ = ["CACHE_VERSION", "DATASET_SPECS", "DATASETS", "DatasetSpec", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset",
            "balanced_indices", "check_channels", "in_memory", "load_dataset", "load_mnist5k", "sample_images"]

@@ -22,24 +22,22 @@ from dcgan_lib.core import store
 from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
 from dcgan_lib.data.mnist5k import make_mnist5k
+from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
 
 __all__ = [
-    "DATASETS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset", "TorchvisionImages",
+    "DATASETS", "DATASET_SPECS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "DatasetSpec", "ImageDataset",
+    "TorchvisionImages",
     "balanced_indices", "check_channels", "in_memory", "load_dataset", "load_mnist5k",
 ]
 
-OFFLINE_DATASETS = ("rooms", "faces", "objects10", "digits", "mnist5k")
-REAL_DATASETS = ("mnist", "cifar10", "svhn", "celeba", "lsun", "folder")
+OFFLINE_DATASETS = tuple(name for name, spec in DATASET_SPECS.items() if spec.offline)
+REAL_DATASETS = tuple(name for name, spec in DATASET_SPECS.items() if not spec.offline)
 DATASETS: tuple[str, ...] = OFFLINE_DATASETS + REAL_DATASETS
 SPLITS = ("train", "test")
-OFFLINE_SIZES = (32, 64)
-REAL_SIZES = (32, 64, 128)
 DEFAULT_N = 20000        # default size of a generated dataset
 CHUNK = 256              # images drawn at once (small chunks stay in cache: much faster)
 CACHE_VERSION = 4        # bump when a generator changes, so stale caches are not reused
-
-REAL_CHANNELS = {"mnist": 1, "cifar10": 3, "svhn": 3, "celeba": 3, "lsun": 3, "folder": 3}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -58,7 +56,7 @@ def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: s
     if n is not None and (not _whole(n) or n <= 0):
         raise DatasetError(f"n={n!r} is not valid: pass a whole number of images of at least 1 (or None for the "
                            f"default)")
-    sizes = OFFLINE_SIZES if name in OFFLINE_DATASETS else REAL_SIZES
+    sizes = DATASET_SPECS[name].sizes
     if not _whole(image_size):
         raise DatasetError(f"image_size={image_size!r} is a {type(image_size).__name__}: pass a whole number of "
                            f"pixels, one of {', '.join(map(str, sizes))}")
@@ -151,7 +149,7 @@ class GeneratedSpec:
 def _load_offline(name: str, image_size: int, n: int | None, split: str, seed: int,
                   data_dir: str | Path | None) -> ImageDataset:
     """Load a generated dataset from the store, generating and storing it on a miss."""
-    if name not in ("digits", "mnist5k"):  # the shipped digits have fixed splits; the drawn ones a default size
+    if not DATASET_SPECS[name].fixed_splits:  # the shipped digits have fixed splits; the drawn ones a default size
         n = DEFAULT_N if n is None else n
     spec = GeneratedSpec(name, split, image_size, n, seed)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
@@ -339,7 +337,7 @@ def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: 
     import torchvision.datasets as tvd
 
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir() / name
-    channels = REAL_CHANNELS[name]
+    channels = DATASET_SPECS[name].channels
     transform = _paper_transform(image_size, channels)
     train = split == "train"
 
