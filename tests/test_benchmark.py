@@ -79,12 +79,12 @@ def test_benchmark_runs_on_cpu_and_reports_every_field(capsys):
     assert len(lines) == 2 + 4 + 1  # header, column names, 4 settings, JSON
     assert report["flops_per_step"] == speed.step_flops(TINY).get_total_flops()
     assert report["flops_per_image"] * 8 == report["flops_per_step"]
-    assert report["bf16_matmul_flops_per_second"] > 0
+    assert report["ceiling_flops_per_second"] > 0 and report["ceiling_dtype"] in ("fp32", "bf16")
     names = [row["name"] for row in report["settings"]]
     assert names == [s.name for s in speed.ladder("bf16")]
     for row in report["settings"]:
         assert math.isfinite(row["images_per_second"]) and row["images_per_second"] > 0
-        assert 0 < row["fraction_of_bf16_matmul"] < 10
+        assert 0 < row["fraction_of_ceiling"] < 1.5  # against the faster of fp32 and bf16
         assert len(row["round_seconds"]) == 1 and row["seconds_per_step"] == row["round_seconds"][0]
     assert report["settings"][0]["speedup"] == 1.0
 
@@ -103,3 +103,11 @@ def test_profile_and_loading_rates_on_tiny_sizes():
     data = speed.random_dataset(32, 32)
     assert speed.in_memory_images_per_second(data, 8, "cpu", batches=4) > 0
     assert speed.image_folder_images_per_second(data, 8, batches=2) > 0
+
+
+def test_the_ceiling_is_the_faster_of_fp32_and_bf16(monkeypatch):
+    rates = {torch.float32: 3e11, torch.bfloat16: 8e8}                          # a CPU without fast bf16
+    monkeypatch.setattr(speed, "matmul_flops_per_second", lambda device, dtype: rates[dtype])
+    assert speed.matmul_ceiling("cpu") == (3e11, "fp32")
+    rates[torch.bfloat16] = 9e14                                                 # a GPU's tensor cores
+    assert speed.matmul_ceiling("cpu") == (9e14, "bf16")

@@ -276,6 +276,15 @@ def forward_flops_by_layer(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
     return {n.removeprefix(root): f for n, f in leaves.items()}
 
 
+def matmul_ceiling(device: str | torch.device) -> tuple[float, str]:
+    """The device's practical ceiling for training: the faster of its measured fp32 and bf16 matrix-multiply
+    rates (FLOP/s), and which one it is (a CPU without fast bf16 is far quicker in fp32)."""
+    rates = {name: matmul_flops_per_second(device, dtype) for name, dtype in (("fp32", torch.float32),
+                                                                             ("bf16", torch.bfloat16))}
+    best = max(rates, key=rates.get)
+    return rates[best], best
+
+
 def matmul_flops_per_second(device: str | torch.device, dtype: torch.dtype = torch.bfloat16, n: int | None = None,
                             repeats: int = 10) -> float:
     """Measured FLOP/s of a large square matrix multiply: the practical ceiling to compare training with."""
