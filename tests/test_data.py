@@ -374,3 +374,14 @@ def test_a_models_channels_and_size_follow_the_data_it_learns():
     assert (on_mnist.dataset, on_mnist.nc, on_mnist.image_size) == ("mnist", 1, 32)
     with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
         model_config("rooms", "book", dataset="imagenet")
+
+
+def test_a_tiny_image_in_a_folder_is_named_not_blown_up(tmp_path):
+    from PIL import Image
+
+    root = _image_folder(tmp_path / "images")
+    Image.new("RGB", (1, 1), (0, 0, 0)).save(root / "cats" / "speck.png")
+    ds = load_dataset("folder", 32, data_dir=root)
+    with pytest.raises(DatasetError, match=r"speck.png is 1×1 pixels.*more than twice to 32×32"):
+        for i in range(len(ds)):
+            ds[i]

@@ -298,14 +298,28 @@ def _paper_transform(image_size: int, channels: int) -> Callable:
     ])
 
 
-def _load_rgb_image(path: str) -> Image.Image:
-    """Open an image file as an RGB PIL image, raising DatasetError (naming the file) if it cannot be read."""
+class _ImageLoader:
+    """Open an image file as an RGB PIL image, raising DatasetError (naming the file) if it cannot be read or
+    is so small that it would be blown up more than twice to the training size (a picklable callable, so that
+    DataLoader workers can use it)."""
 
-    try:
-        with open(path, "rb") as f:
-            return Image.open(f).convert("RGB")
-    except Exception as err:      # PIL raises several error types for broken files
-        raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry.") from None
+    def __init__(self, image_size: int = 0):
+        self.min_side = image_size // 2
+
+    def __call__(self, path: str) -> Image.Image:
+        try:
+            with open(path, "rb") as f:
+                image = Image.open(f).convert("RGB")
+        except Exception as err:      # PIL raises several error types for broken files
+            raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry.") \
+                from None
+        if min(image.size) < self.min_side:
+            raise DatasetError(f"image file {path} is {image.size[0]}×{image.size[1]} pixels: it would be blown up "
+                               f"more than twice to {2 * self.min_side}×{2 * self.min_side}. Remove it, or load the "
+                               f"folder at a smaller image_size.")
+        return image
+
+
 
 
 def _is_empty(root: Path) -> bool:
@@ -373,7 +387,7 @@ def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: 
         elif name == "lsun":
             base = tvd.LSUN(str(root), classes=["bedroom_train" if train else "bedroom_val"], transform=transform)
         else:
-            base = tvd.ImageFolder(str(root), transform=transform, loader=_load_rgb_image)
+            base = tvd.ImageFolder(str(root), transform=transform, loader=_ImageLoader(image_size))
     except DatasetError:
         raise
     except Exception as err:   # missing/corrupt files, failed downloads, ... -> one clear message
