@@ -226,3 +226,29 @@ def test_bad_arguments_are_refused_before_any_work(args, message, monkeypatch, c
 def test_the_parser_documents_the_global_batch():
     assert "GLOBAL batch" in parser().format_help()
     check_args(parser().parse_args(["--profile", "ci"]), world_size=2)  # good arguments pass
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The conditional models go through the same data-parallel loop
+# --------------------------------------------------------------------------------------------------------------------
+def _conditional_runs(out: str) -> None:
+    """In each of two processes: the conditional model trained on its share of every batch, with the labels."""
+    from dcgan_lib.data import ImageDataset
+    from dcgan_lib.train.configs import ConditionalConfig
+
+    config = ConditionalConfig(dataset="random", n_train=64, width=4, batch_size=16, epochs=1, n_fixed=10)
+    images = torch.randint(0, 256, (64, 1, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    data = ImageDataset("random", images, labels=torch.arange(64) % 10)
+    result = train(config, Path(out) / "conditional", device="cpu", data=data, progress=False)
+    weights = torch.cat([p.detach().flatten() for p in result.generator.parameters()])
+    torch.save(weights, Path(out) / f"weights{World.current().rank}.pt")
+
+
+@pytest.mark.timeout(600)
+def test_a_conditional_model_trains_data_parallel_with_its_labels(tmp_path):
+    spawn(2, _conditional_runs, str(tmp_path), timeout_s=120)
+    first, second = (torch.load(tmp_path / f"weights{rank}.pt", weights_only=True) for rank in (0, 1))
+    assert torch.equal(first, second)                                             # DDP kept the replicas equal
+    state = store.load(tmp_path / "conditional" / "checkpoint.pt")
+    assert state["epoch"] == 1 and state["step"] == 4 and state["config"]["type"] == "ConditionalConfig"
+    assert all(torch.isfinite(torch.tensor(state["history"]["loss_d"])))
