@@ -27,3 +27,14 @@ def test_device_and_progress_switches(monkeypatch):
     assert pick_device("cpu") == torch.device("cpu")
     monkeypatch.setenv("DCGAN_PROGRESS", "0")
     assert show_progress() is False and show_progress(True) is True
+
+
+def test_a_machine_is_busy_when_its_load_exceeds_one_and_a_half_per_cpu(monkeypatch):
+    import os
+
+    from dcgan_lib.core.runtime import machine_busy
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert not machine_busy(2.9) and machine_busy(3.1) and machine_busy(5.0, factor=2) is True
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert not machine_busy()

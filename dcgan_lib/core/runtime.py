@@ -29,6 +29,14 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def machine_busy(load: float | None = None, factor: float = 1.5) -> bool:
+    """Whether other work is slowing timings down: the 1-minute load average (`load`, else now) above `factor`
+    times the CPU count. The chapters judge their speed bars only on a machine that is not busy, and record
+    the figures with the load either way."""
+    load = os.getloadavg()[0] if load is None else load
+    return load > factor * (os.cpu_count() or 1)
+
+
 @contextmanager
 def frozen(model: nn.Module) -> Iterator[nn.Module]:
     """Within the block, `model`'s parameters get no gradients (backward passes still flow through it)."""
