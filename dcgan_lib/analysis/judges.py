@@ -160,7 +160,7 @@ def train_celeba_judge(image_size: int, n_train: int, epochs: int, device: torch
         import torchvision.datasets as tvd
 
         from dcgan_lib.core.paths import data_dir
-        from dcgan_lib.data.datasets import _paper_transform
+        from dcgan_lib.data.real import _paper_transform
         dataset = tvd.CelebA(str(root or data_dir() / "celeba"), split="train", target_type=["attr", "landmarks"],
                              transform=_paper_transform(image_size, 3))
     names = list(dataset.attr_names)

@@ -22,6 +22,7 @@ from dcgan_lib.core import store
 from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
 from dcgan_lib.data.mnist5k import make_mnist5k
+from dcgan_lib.data.real import TorchvisionImages, load_real
 from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
 
@@ -65,7 +66,7 @@ def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: s
                            f"{', '.join(map(str, sizes))}")
     if name in OFFLINE_DATASETS:
         return _load_offline(name, image_size, n, split, seed, data_dir)
-    return _load_real(name, image_size, n, split, data_dir, download)
+    return load_real(name, image_size, n, split, data_dir, download)
 
 
 def sample_images(dataset: ImageDataset | torch.utils.data.Dataset, n: int, seed: int = 0) -> Tensor:
@@ -261,144 +262,3 @@ _GENERATORS: dict[str, Callable[[int, int | None, str, int], ImageDataset]] = {
     "rooms": _make_rooms, "faces": _make_faces, "objects10": _make_objects10, "digits": _make_digits,
     "mnist5k": _make_mnist5k,
 }
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Real datasets through torchvision
-# --------------------------------------------------------------------------------------------------------------------
-class TorchvisionImages(torch.utils.data.Dataset):
-    """(image float32 [C, H, W] in [-1, 1], label int) pairs from a torchvision dataset, first `n` items only."""
-
-    def __init__(self, name: str, base: torch.utils.data.Dataset, image_size: int, channels: int,
-                 n: int | None = None):
-        self.name, self.base, self.image_size, self.channels = name, base, image_size, channels
-        self.n = len(base) if n is None else n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        if not 0 <= i < self.n:
-            raise IndexError(f"index {i} out of range for {self.n} images")
-        image, target = self.base[i]
-        if isinstance(target, Tensor):
-            target = target.reshape(-1)[0] if target.numel() else 0
-        return image, int(target) if target is not None else 0
-
-
-def _paper_transform(image_size: int, channels: int) -> Callable:
-    """The DCGAN preprocessing: resize, centre crop, scale to [-1, 1]; no augmentation."""
-    from torchvision import transforms
-
-    return transforms.Compose([
-        transforms.Resize(image_size),
-        transforms.CenterCrop(image_size),
-        transforms.ToTensor(),
-        transforms.Normalize([0.5] * channels, [0.5] * channels),
-    ])
-
-
-class _ImageLoader:
-    """Open an image file as an RGB PIL image, raising DatasetError (naming the file) if it cannot be read or
-    is so small that it would be blown up more than twice to the training size (a picklable callable, so that
-    DataLoader workers can use it)."""
-
-    def __init__(self, image_size: int = 0):
-        self.min_side = image_size // 2
-
-    def __call__(self, path: str) -> Image.Image:
-        try:
-            with open(path, "rb") as f:
-                image = Image.open(f).convert("RGB")
-        except Exception as err:      # PIL raises several error types for broken files
-            raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry.") \
-                from None
-        if min(image.size) < self.min_side:
-            raise DatasetError(f"image file {path} is {image.size[0]}×{image.size[1]} pixels: it would be blown up "
-                               f"more than twice to {2 * self.min_side}×{2 * self.min_side}. Remove it, or load the "
-                               f"folder at a smaller image_size.")
-        return image
-
-
-
-
-def _is_empty(root: Path) -> bool:
-    return not root.is_dir() or not any(root.iterdir())
-
-
-def _folder_split(root: Path, split: str) -> Path:
-    """The folder of `split` in a user's image folder: <root>/train and <root>/test (or val) when they exist;
-    a folder without them is a training set only, so asking it for held-out images is an error (never the
-    training images again)."""
-    held_out = next((root / sub for sub in ("test", "val") if (root / sub).is_dir()), None)
-    if split == "train":
-        if (root / "train").is_dir():
-            return root / "train"
-        if held_out is not None:
-            raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
-                               f"in {root / 'train'}/<class>/ so that held-out images are never trained on")
-        return root
-    if held_out is None:
-        raise DatasetError(f"the folder dataset at {root} has no held-out images (no test/ or val/ subfolder), so "
-                           f"split={split!r} would give the training images again: move some images to "
-                           f"{root / 'test'}/<class>/ and the rest to {root / 'train'}/<class>/, or use split='train'")
-    return held_out
-
-
-def _load_real(name: str, image_size: int, n: int | None, split: str, data_dir: str | Path | None,
-               download: bool) -> TorchvisionImages:
-    """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
-    import torchvision.datasets as tvd
-
-    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir() / name
-    channels = DATASET_SPECS[name].channels
-    transform = _paper_transform(image_size, channels)
-    train = split == "train"
-
-    if name == "lsun":
-        try:
-            import lmdb  # noqa: F401
-        except ImportError:
-            raise DatasetError("the lsun dataset needs the lmdb package: pip install lmdb") from None
-        if download:
-            raise DatasetError("torchvision cannot download LSUN: fetch bedroom_train_lmdb with the LSUN download "
-                               f"script (github.com/fyu/lsun) and unzip it into {root}")
-    if name == "folder":
-        root = _folder_split(root, split)
-        if _is_empty(root):
-            raise DatasetError(f"the folder dataset needs images in an ImageFolder layout (<root>/<class>/<image>) "
-                               f"but {root} is missing or empty: pass data_dir=<your image folder> or copy the "
-                               f"images there")
-    elif not download and _is_empty(root):
-        raise DatasetError(f"{name} data not found: looked in {root}. Pass download=True (needs internet) or copy the "
-                           f"files there (or pass data_dir=<folder that holds them>)")
-    if download:
-        root.mkdir(parents=True, exist_ok=True)
-
-    try:
-        if name == "mnist":
-            base = tvd.MNIST(str(root), train=train, transform=transform, download=download)
-        elif name == "cifar10":
-            base = tvd.CIFAR10(str(root), train=train, transform=transform, download=download)
-        elif name == "svhn":
-            base = tvd.SVHN(str(root), split=split, transform=transform, download=download)
-        elif name == "celeba":
-            base = tvd.CelebA(str(root), split=split, target_type="identity", transform=transform, download=download)
-        elif name == "lsun":
-            base = tvd.LSUN(str(root), classes=["bedroom_train" if train else "bedroom_val"], transform=transform)
-        else:
-            base = tvd.ImageFolder(str(root), transform=transform, loader=_ImageLoader(image_size))
-    except DatasetError:
-        raise
-    except Exception as err:   # missing/corrupt files, failed downloads, ... -> one clear message
-        if name == "folder":
-            hint = "put readable images (png, jpg, ...) in <folder>/<class>/<image> and pass data_dir=<folder>"
-        elif download:
-            hint = "check your internet connection or copy the files there"
-        else:
-            hint = "pass download=True (needs internet) or copy the files there"
-        raise DatasetError(f"could not load {name} from {root}: {err}. Fix: {hint}") from None
-
-    if n is not None and n > len(base):
-        raise DatasetError(f"n={n} is more than the {len(base)} images of {name} ({split}): pass a smaller n")
-    return TorchvisionImages(name, base, image_size, channels, n)
