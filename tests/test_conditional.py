@@ -200,3 +200,10 @@ def test_several_models_train_side_by_side_in_worker_processes(tmp_cache, monkey
     for m in variants:
         assert all(torch.equal(a, b) for a, b in zip(again[m].generator.state_dict().values(),
                                                      models[m].generator.state_dict().values()))
+
+
+def test_an_unknown_architecture_is_refused_where_the_config_is_made():
+    from dcgan_lib.train.configs import ConfigError
+
+    with pytest.raises(ConfigError, match=r"ConditionalConfig.arch='gan' is not valid.*\('dcgan', 'fc'\)"):
+        ConditionalConfig(arch="gan")
