@@ -8,6 +8,7 @@ run in it resumes from its last checkpoint; anything else is trained now, with a
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
@@ -55,7 +56,7 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
     return replace(config, **{**spec, **overrides})
 
 
-def run_dir_for(name: str, config: TrainConfig):
+def run_dir_for(name: str, config: TrainConfig) -> Path:
     """Where the run of `config` is (or will be) stored: the store's folder for it (`torchrun ... -m
     dcgan_lib.tooling.launch` trains into it, so that a chapter then loads the model)."""
     return store.artefact_dir("models", config, salt=DATA_VERSION, label=name)
@@ -112,9 +113,10 @@ def pretrained_locator(dataset: str = "rooms", obj: str = "window", profile: str
     config = LocatorConfig(dataset, obj, profile.image_size, profile.judge_n_train, profile.judge_epochs)
 
     def build(folder) -> ObjectLocator:
-        locator = ObjectLocator(store.load(folder / "locator.pt")["nc"], config.width)
-        extra = store.load_weights(locator, folder / "locator.pt")
-        locator.test_scores = LocatorScores(**extra["test_scores"])
+        state = store.load(folder / "locator.pt")
+        locator = ObjectLocator(state["nc"], config.width)
+        locator.load_state_dict(state["weights"])
+        locator.test_scores = LocatorScores(**state["test_scores"])
         return locator.to(device).eval()
 
     def fit(folder) -> ObjectLocator:
@@ -174,7 +176,7 @@ def conditional_config(arch: str, profile: str | Profile | None = None, bn_affin
     return replace(config, **overrides)
 
 
-def conditional_run_dir(config: ConditionalConfig):
+def conditional_run_dir(config: ConditionalConfig) -> Path:
     """Where the conditional run of `config` is (or will be) stored."""
     return store.artefact_dir("conditional", config, salt=DATA_VERSION, label=_label(config))
 

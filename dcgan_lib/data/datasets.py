@@ -20,7 +20,7 @@ from torch import Tensor
 
 from dcgan_lib.core import store
 from dcgan_lib.core.paths import data_dir as default_data_dir
-from dcgan_lib.data.imagedata import DatasetError, ImageDataset
+from dcgan_lib.data.imagedata import DatasetError, ImageDataset, to_uint8
 from dcgan_lib.data.mnist5k import make_mnist5k
 from dcgan_lib.data.real import TorchvisionImages, load_real
 from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
@@ -85,7 +85,7 @@ def in_memory(dataset: ImageDataset | torch.utils.data.Dataset, n: int | None = 
         return dataset.subset(slice(0, n)) if n is not None else dataset
     n = len(dataset) if n is None else min(n, len(dataset))
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
-    images, labels = zip(*[(x.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8), y) for x, y in loader])
+    images, labels = zip(*[(to_uint8(x), y) for x, y in loader])
     name = getattr(dataset, "name", type(dataset).__name__)
     return ImageDataset(name, torch.cat(images), labels=torch.cat(labels).long(), class_names=class_names)
 

@@ -65,6 +65,11 @@ class ImageDataset:
         )
 
 
+def to_uint8(images: Tensor) -> Tensor:
+    """Images in [-1, 1] as uint8 0..255 (rounded, clipped): how every dataset is kept in memory."""
+    return images.add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
 def _as_index(index: Tensor | Sequence[int] | slice | int) -> Tensor | slice:
     """Turn an int, list or tensor into something that selects rows (keeping the batch dimension)."""
     if isinstance(index, slice):

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from dcgan_lib.analysis.dedup.inputs import INPUT_DIM, INPUT_SIZE, iter_batches
 from dcgan_lib.core.runtime import show_progress
 from dcgan_lib.data.datasets import ImageDataset
+from dcgan_lib.data.imagedata import to_uint8
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _prepared_uint8(images, n: int, batch_size: int = 2048) -> Tensor:
     """Up to `n` prepared 32×32 images stored compactly as uint8 (3 KB each), streamed from any dataset."""
     out = []
     for batch in iter_batches(images, batch_size):
-        out.append(batch.add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8))
+        out.append(to_uint8(batch))
         if sum(len(o) for o in out) >= n:
             break
     return torch.cat(out)[:n]
