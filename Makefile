@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lock lint test test-browser book book-from book-times run-times references benchmark clean-book
+.PHONY: venv lock lint test test-browser book book-from book-times run-times references benchmark clean-book bad-input-tally
 
 # requirements.txt says what the book needs; constraints.txt pins the exact versions (`make lock` renews it).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -54,6 +54,10 @@ book-times: venv
 # Time each chapter alone from an empty cache with papermill: PROFILE=ci (default) or book, CHAPTERS=a,b to choose.
 run-times: venv
 	$(PY) -m dcgan_lib.tooling.timings --profile $(or $(PROFILE),ci) $(if $(CHAPTERS),--chapters $(CHAPTERS))
+
+# Try every bad input and fault trial of tests/test_bad_input.py and tests/test_faults.py; print the counts.
+bad-input-tally: venv
+	DCGAN_PROFILE=ci $(PY) tests/test_bad_input.py
 
 # Re-record the expected outputs of the chapters' `# NBVAL_CHECK_OUTPUT` cells.
 references: venv

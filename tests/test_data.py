@@ -1,7 +1,6 @@
 """Tests for dcgan_lib.data.datasets: generated datasets, caching, and the error messages."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -193,24 +192,6 @@ def test_unknown_name_suggests_closest():
         load_dataset("room")
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(name="rooms", image_size=48), ["48", "32", "64"]),
-    (dict(name="digits", image_size=128), ["128", "supported"]),
-    (dict(name="mnist", image_size=100), ["100", "128"]),
-    (dict(name="faces", split="valid"), ["valid", "train", "test"]),
-    (dict(name="faces", n=0), ["n=0 is not valid", "at least 1"]),
-    (dict(name="objects10", n=-5), ["at least 1"]),
-    (dict(name="rooms", n=True), ["n=True is not valid", "whole number"]),
-    (dict(name="rooms", image_size="32"), ["image_size='32' is a str", "whole number"]),
-    (dict(name="rooms", image_size=32.0), ["image_size=32.0 is a float"]),
-    (dict(name="digits", n=5000), ["5000", "1347"]),
-])
-def test_bad_requests(kwargs, words):
-    with pytest.raises(DatasetError) as err:
-        load_dataset(**kwargs)
-    assert all(word in str(err.value) for word in words), str(err.value)
-
-
 def test_dataset_error_is_value_error():
     assert issubclass(DatasetError, ValueError)
 
@@ -237,29 +218,6 @@ def test_real_dataset_missing_folder(name, tmp_path):
         load_dataset(name, 32, data_dir=tmp_path / "nowhere")
 
 
-def test_real_dataset_incomplete_folder(tmp_path):
-    (tmp_path / "junk.txt").write_text("not cifar")
-    with pytest.raises(DatasetError, match="could not load cifar10"):
-        load_dataset("cifar10", 32, data_dir=tmp_path)
-
-
-def test_lsun_needs_lmdb(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lmdb", None)                              # import lmdb -> ImportError
-    with pytest.raises(DatasetError, match="pip install lmdb"):
-        load_dataset("lsun", 64)
-
-
-def test_folder_missing_or_empty(tmp_path):
-    with pytest.raises(DatasetError, match="missing or empty"):
-        load_dataset("folder", 32, data_dir=tmp_path / "absent")
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="empty"):
-        load_dataset("folder", 32, data_dir=tmp_path / "empty")
-    (tmp_path / "no_images" / "class_a").mkdir(parents=True)
-    with pytest.raises(DatasetError, match="could not load folder"):
-        load_dataset("folder", 32, data_dir=tmp_path / "no_images")
-
-
 def _image_folder(root: Path) -> Path:
     from PIL import Image
     for cls, colour in (("cats", (200, 30, 30)), ("dogs", (20, 40, 220))):
@@ -278,17 +236,6 @@ def test_folder_dataset(tmp_path):
     assert len(load_dataset("folder", 32, n=1, data_dir=tmp_path / "images")) == 1
     with pytest.raises(DatasetError, match="smaller n"):
         load_dataset("folder", 32, n=10, data_dir=tmp_path / "images")
-
-
-def test_folder_corrupt_image_names_file(tmp_path):
-    root = _image_folder(tmp_path / "images")
-    bad = root / "dogs" / "broken.png"
-    bad.write_bytes(b"\x89PNG this is not really an image")
-    ds = load_dataset("folder", 32, data_dir=root)
-    with pytest.raises(DatasetError) as err:
-        for i in range(len(ds)):
-            ds[i]
-    assert "broken.png" in str(err.value) and "cannot read image" in str(err.value)
 
 
 def test_sample_images_from_both_kinds_of_dataset(tmp_path, monkeypatch):
@@ -374,14 +321,3 @@ def test_a_models_channels_and_size_follow_the_data_it_learns():
     assert (on_mnist.dataset, on_mnist.nc, on_mnist.image_size) == ("mnist", 1, 32)
     with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
         model_config("rooms", "book", dataset="imagenet")
-
-
-def test_a_tiny_image_in_a_folder_is_named_not_blown_up(tmp_path):
-    from PIL import Image
-
-    root = _image_folder(tmp_path / "images")
-    Image.new("RGB", (1, 1), (0, 0, 0)).save(root / "cats" / "speck.png")
-    ds = load_dataset("folder", 32, data_dir=root)
-    with pytest.raises(DatasetError, match=r"speck.png is 1×1 pixels.*more than twice to 32×32"):
-        for i in range(len(ds)):
-            ds[i]

@@ -23,21 +23,6 @@ def test_parameters_are_parsed_as_literals_or_strings():
         parse_params(["DATASET"])
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(chapters="trainnig"), "Unknown chapter 'trainnig'"),
-    (dict(chapters=","), "No chapter given"),
-    (dict(param=["DATASET=imagenet21k"]), "Unknown dataset 'imagenet21k'"),
-    (dict(data_dir="/no/such/folder"), "does not exist"),
-    (dict(), "none is available"),
-    (dict(param=["DATSET=celeba"]), "--param DATSET: no chosen chapter .* DATASET, DEVICE, PROFILE"),
-    (dict(param=["PROFILE=full"]), "choose the profile with --profile"),
-    (dict(chapters="forgetting", param=["OBJECT=3"]), "OBJECT=3 is a int.*'window' \\(str\\)"),
-])
-def test_bad_requests_are_refused_before_any_work(bad, message):
-    with pytest.raises(ValueError, match=message):
-        check(args(**bad), gpu_available=False)
-
-
 def test_a_good_request_passes_and_force_allows_cpu(tmp_path):
     notebooks, params = check(args(param=["DATASET=celeba"], data_dir=str(tmp_path), force=True), gpu_available=False)
     assert [p.name for p in notebooks] == ["02_training.ipynb"]

@@ -30,9 +30,17 @@ def record(chapter: str, name: str, value: float, profile: str, dataset: str, **
 def load(chapter: str) -> list[dict]:
     """All figures recorded by a chapter (empty list if none yet)."""
     path = results_dir() / f"{chapter}.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    return _read(path) if path.exists() else []
 
 
 def load_all() -> dict[str, list[dict]]:
     """Every chapter's record, keyed by chapter name."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir().glob("*.json"))}
+    return {p.stem: _read(p) for p in sorted(results_dir().glob("*.json"))}
+
+
+def _read(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"The record of figures {path} could not be read ({err}): it was changed by hand or "
+                         f"damaged; delete it, and run its chapter again to record them anew.") from None

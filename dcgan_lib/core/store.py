@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -111,10 +112,14 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
         raise FileNotFoundError(f"No checkpoint at {path}: train first (or check the run directory).")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # unpickling errors, truncated files
-        first_line = (str(err).strip().splitlines() or [""])[0][:200]
-        raise RuntimeError(f"Checkpoint {path} could not be read ({err.__class__.__name__}: {first_line}). "
-                           f"Delete it to retrain from scratch.") from err
+    except Exception as err:
+        if not re.search(r"Unsupported global|not an allowed global", str(err)):  # a truncated or damaged file
+            first_line = (str(err).strip().splitlines() or [""])[0][:200]
+            raise RuntimeError(f"Checkpoint {path} could not be read ({err.__class__.__name__}: {first_line}). "
+                               f"Delete it to retrain from scratch.") from err
+        raise RuntimeError(f"Checkpoint {path} could not be read: it holds not only weights but Python objects, "
+                           f"which are never unpickled (that could run any code). Delete it, or load it yourself "
+                           f"with torch.load(weights_only=False) only if you trust where it came from.") from err
 
 
 def rng_state(*generators: torch.Generator) -> dict[str, Any]:
@@ -193,11 +198,19 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
                 artefact = fit(folder)
                 write_text_atomic(text, folder / FINISHED)
                 return artefact
-    stored = json.loads((folder / FINISHED).read_text())
+    stored = _read_record(folder / FINISHED)
     if stored != json.loads(text):  # a folder copied or renamed by hand: never hand out another model
         raise ValueError(f"{folder} holds a {stored.get('type')} made from another config than the one asked "
                          f"for ({type(config).__name__}): delete the folder to make this one again.")
     return build(folder)
+
+
+def _read_record(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} could not be read ({err}): it was changed by hand or damaged; delete the folder "
+                         f"{path.parent} to make its artefact again.") from None
 
 
 @contextmanager

@@ -356,6 +356,9 @@ def load_trained(run_dir: str | Path, device: str | torch.device | None = None) 
     G, D = build_models(config)
     G.load_state_dict(state["generator"])
     D.load_state_dict(state["discriminator"])
+    if not all(torch.isfinite(p).all() for p in (*G.parameters(), *D.parameters())):
+        raise TrainingDiverged(f"{run_dir / 'checkpoint.pt'} holds NaN or infinite weights (written by another "
+                               f"tool or an older version): delete it and train again.")
     steps_per_epoch = len(state["history"]["loss_d"]) // max(state["epoch"], 1)
     return TrainResult(G.to(device).eval(), D.to(device).eval(), config, state["history"], run_dir, state["epoch"],
                        steps_per_epoch, fixed_noise(config), state.get("seconds", 0.0))

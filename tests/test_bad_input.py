@@ -1,0 +1,307 @@
+"""Bad input: every value a user can pass that no run can use is refused where it enters (a config, a dataset, a
+path, the command line), with a message that names the field, the value and the fix.
+
+Each entry of `BAD_INPUTS` is one kind of wrong value a careful new user tries. The test asserts the error type and
+the key words of its message. `python tests/test_bad_input.py` (or `make bad-input-tally`) tries every entry here
+and every fault trial of `test_faults.py` and prints the tally: clear / unclear (another error type, or a message
+without its key words) / wrong (accepted silently).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from unittest import mock
+
+import pytest
+import torch
+
+from dcgan_lib import zoo
+from dcgan_lib.core import paths, store
+from dcgan_lib.data import DatasetError, ImageDataset, check_channels, load_dataset
+from dcgan_lib.tooling import launch
+from dcgan_lib.tooling.run import check, parse_params
+from dcgan_lib.train.configs import ConditionalConfig, ConfigError, TrainConfig
+from dcgan_lib.train.loop import train
+
+TINY = dict(dataset="rooms", image_size=32, n_train=64, ngf=4, ndf=4, batch_size=32, epochs=1, n_fixed=4)
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One wrong value: where it enters (`call`, given a fresh folder), the error it must raise and the words
+    (a regular expression) its message must contain."""
+
+    name: str
+    call: Callable[[Path], Any]
+    error: type[BaseException]
+    words: str
+
+
+def uint8_images(n: int = 64, channels: int = 3, size: int = 32) -> torch.Tensor:
+    return torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(0))
+
+
+def _with_nan(tmp: Path) -> Any:
+    images = uint8_images().float() / 127.5 - 1
+    images[5, 0, 3, 3] = float("nan")
+    return train(TrainConfig(**TINY), tmp, data=images, progress=False)
+
+
+def _image_folder(root: Path, sizes: tuple[tuple[int, int], ...] = ((48, 40), (40, 48))) -> Path:
+    from PIL import Image
+
+    for i, size in enumerate(sizes):
+        (root / f"class_{i}").mkdir(parents=True)
+        Image.new("RGB", size, (200, 30 * i, 30)).save(root / f"class_{i}" / "a.png")
+    return root
+
+
+def _tiny_image_folder(tmp: Path) -> Any:
+    root = _image_folder(tmp / "images", ((48, 40), (1, 1)))
+    dataset = load_dataset("folder", 32, data_dir=root)
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def _corrupt_image_folder(tmp: Path) -> Any:
+    root = _image_folder(tmp / "images")
+    (root / "class_0" / "broken.png").write_bytes(b"\x89PNG this is not really an image")
+    dataset = load_dataset("folder", 32, data_dir=root)
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def _only_test_folder(tmp: Path) -> Any:
+    _image_folder(tmp / "images" / "test")
+    return load_dataset("folder", 32, data_dir=tmp / "images")
+
+
+def _lsun_without_lmdb(tmp: Path) -> Any:
+    with mock.patch.dict(sys.modules, {"lmdb": None}):                       # import lmdb -> ImportError
+        return load_dataset("lsun", 64)
+
+
+def _env(variable: str, value: Callable[[Path], Path], then: Callable[[], Any]) -> Callable[[Path], Any]:
+    def call(tmp: Path) -> Any:
+        with mock.patch.dict(os.environ, {variable: str(value(tmp))}):
+            return then()
+    return call
+
+
+def _a_file(tmp: Path) -> Path:
+    (tmp / "a_file").write_text("")
+    return tmp / "a_file"
+
+
+def _read_only_runs(tmp: Path) -> Any:
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with mock.patch.object(store.tempfile, "mkstemp", refused):   # a read-only folder, also for root
+        return store.save_atomic({"x": 1}, tmp / "runs" / "x.pt")
+
+
+def _run_args(**kw: Any) -> argparse.Namespace:
+    base = dict(profile="full", chapters="training", param=[], data_dir=None, out=None, force=False)
+    return argparse.Namespace(**{**base, **kw})
+
+
+def _run_check(**kw: Any) -> Callable[[Path], Any]:
+    return lambda tmp: check(_run_args(**kw), gpu_available=False)
+
+
+def _launch(*argv: str) -> Callable[[Path], Any]:
+    def call(tmp: Path) -> Any:
+        args = launch.parser().parse_args(list(argv))
+        return launch.check_args(args, world_size=1)
+    return call
+
+
+def _config(cls: type, **fields: Any) -> Callable[[Path], Any]:
+    return lambda tmp: cls(**fields)
+
+
+def _field(cls: type, field: str, value: Any, rule: str) -> Bad:
+    """A config field with a value no run can use: the message must name the field, the value and the rule."""
+    return Bad(f"{cls.__name__}.{field}={value!r}", _config(cls, **{field: value}), ConfigError,
+               re.escape(f"{cls.__name__}.{field}={value!r} is not valid") + ".*" + rule)
+
+
+BAD_INPUTS = [
+    # ---- configs: refused where they are made ------------------------------------------------------------------
+    _field(TrainConfig, "epochs", 0, "at least 1"),
+    _field(TrainConfig, "epochs", -1, "at least 1"),
+    _field(TrainConfig, "epochs", 2.5, "whole number"),
+    _field(TrainConfig, "batch_size", 0, "at least 1"),
+    _field(TrainConfig, "batch_size", -4, "at least 1"),
+    _field(TrainConfig, "nz", 0, "at least 1"),
+    _field(TrainConfig, "image_size", "32", r"built for \[32, 64, 128\]"),
+    _field(TrainConfig, "image_size", 32.0, r"built for \[32, 64, 128\]"),
+    _field(TrainConfig, "image_size", 48, r"built for \[32, 64, 128\]"),
+    _field(TrainConfig, "n_train", True, "None"),
+    _field(TrainConfig, "n_train", 0, "at least 1"),
+    _field(TrainConfig, "lr", 1e6, "between 0 and 1"),
+    _field(TrainConfig, "lr", 0.0, "between 0 and 1"),
+    _field(TrainConfig, "lr", float("nan"), "between 0 and 1"),
+    _field(TrainConfig, "beta1", 1.0, r"\[0, 1\)"),
+    _field(TrainConfig, "prior", "gauss", "uniform"),
+    _field(TrainConfig, "nc", 2, r"1 \(grayscale\) or 3"),
+    _field(TrainConfig, "ngf", 0, "at least 1"),
+    _field(TrainConfig, "seed", -1, "at least 0"),
+    _field(TrainConfig, "bn_affine", "yes", "True or False"),
+    _field(TrainConfig, "dataset", "", "dataset name"),
+    _field(ConditionalConfig, "arch", "gan", r"\('dcgan', 'fc'\)"),
+    _field(ConditionalConfig, "n_classes", 1, "at least 2"),
+    _field(ConditionalConfig, "width", 0, "at least 1"),
+    # ---- train(): the data and the options, refused before any work ----------------------------------------------
+    Bad("float images in 0..255", lambda tmp: train(TrainConfig(**TINY), tmp, data=uint8_images().float(),
+                                                    progress=False), ValueError, r"not in \[-1, 1\].*x / 127.5 - 1"),
+    Bad("images with a NaN", _with_nan, ValueError, r"not in \[-1, 1\]"),
+    Bad("precision='fp16'", lambda tmp: train(TrainConfig(**TINY), tmp, precision="fp16"), ValueError,
+        "precision='fp16' is not valid.*'fp32'"),
+    Bad("checkpoint_every=-1", lambda tmp: train(TrainConfig(**TINY), tmp, checkpoint_every=-1), ValueError,
+        "checkpoint_every=-1 is not valid.*at least"),
+    Bad("stop_after_epoch=-1", lambda tmp: train(TrainConfig(**TINY), tmp, stop_after_epoch=-1), ValueError,
+        "stop_after_epoch=-1 is not valid.*at least 0"),
+    Bad("fewer images than one batch", lambda tmp: train(TrainConfig(**TINY), tmp, data=uint8_images(8),
+                                                         progress=False), ValueError, "8 images, fewer than one batch"),
+    Bad("64-pixel data for a 32-pixel model", lambda tmp: train(TrainConfig(**TINY), tmp, data=uint8_images(size=64),
+                                                               progress=False), ValueError, "image_size=32"),
+    Bad("grayscale data for a colour model", lambda tmp: train(TrainConfig(**TINY), tmp, data=uint8_images(channels=1),
+                                                              progress=False), ValueError, "channel"),
+    Bad("a conditional model on unlabelled data",
+        lambda tmp: train(ConditionalConfig(dataset="random", width=4, batch_size=16, epochs=1), tmp,
+                          data=ImageDataset("random", uint8_images(64, 1)), progress=False), ValueError, "no labels"),
+    # ---- datasets: refused where they are loaded -----------------------------------------------------------------
+    Bad("an unknown dataset", lambda tmp: load_dataset("cifar"), DatasetError,
+        "unknown dataset 'cifar'.*Did you mean 'cifar10'"),
+    Bad("a misspelt dataset", lambda tmp: load_dataset("room"), DatasetError, "Did you mean 'rooms'"),
+    Bad("rooms at 48 pixels", lambda tmp: load_dataset("rooms", 48), DatasetError, "48.*32.*64"),
+    Bad("digits at 128 pixels", lambda tmp: load_dataset("digits", 128), DatasetError, "128.*supported"),
+    Bad("mnist at 100 pixels", lambda tmp: load_dataset("mnist", 100), DatasetError, "100.*128"),
+    Bad("split='valid'", lambda tmp: load_dataset("faces", split="valid"), DatasetError, "valid.*train.*test"),
+    Bad("n=0", lambda tmp: load_dataset("faces", n=0), DatasetError, "n=0 is not valid.*at least 1"),
+    Bad("n=-5", lambda tmp: load_dataset("objects10", n=-5), DatasetError, "n=-5 is not valid.*at least 1"),
+    Bad("n=True", lambda tmp: load_dataset("rooms", n=True), DatasetError, "n=True is not valid.*whole number"),
+    Bad("image_size='32'", lambda tmp: load_dataset("rooms", image_size="32"), DatasetError,
+        "image_size='32' is a str.*whole number"),
+    Bad("image_size=32.0", lambda tmp: load_dataset("rooms", image_size=32.0), DatasetError,
+        "image_size=32.0 is a float"),
+    Bad("more digits than exist", lambda tmp: load_dataset("digits", n=5000), DatasetError, "5000.*1347"),
+    Bad("MNIST that is not there", lambda tmp: load_dataset("mnist", 32, data_dir=tmp / "nowhere"), DatasetError,
+        "mnist.*download=True"),
+    Bad("a folder that is not CIFAR-10",
+        lambda tmp: (tmp.joinpath("junk.txt").write_text("x"), load_dataset("cifar10", 32, data_dir=tmp)),
+        DatasetError, "could not load cifar10"),
+    Bad("LSUN without lmdb", _lsun_without_lmdb, DatasetError, "pip install lmdb"),
+    Bad("an image folder that does not exist", lambda tmp: load_dataset("folder", 32, data_dir=tmp / "absent"),
+        DatasetError, "missing or empty"),
+    Bad("an image folder without images",
+        lambda tmp: (tmp.joinpath("x", "class_a").mkdir(parents=True), load_dataset("folder", 32, data_dir=tmp / "x")),
+        DatasetError, "readable images"),
+    Bad("the test split of a folder without one",
+        lambda tmp: load_dataset("folder", 32, split="test", data_dir=_image_folder(tmp / "images")),
+        DatasetError, "no held-out images.*training images again.*test"),
+    Bad("a folder with test/ but no train/", _only_test_folder, DatasetError, "no train/ folder"),
+    Bad("more images than the folder holds",
+        lambda tmp: load_dataset("folder", 32, n=10, data_dir=_image_folder(tmp / "images")), DatasetError,
+        "smaller n"),
+    Bad("a 1×1 image in a folder", _tiny_image_folder, DatasetError, r"1×1 pixels.*more than twice to 32×32"),
+    Bad("a broken image in a folder", _corrupt_image_folder, DatasetError,
+        "cannot read image .*broken.png.*Delete or replace this file"),
+    Bad("grayscale data for nc=3", lambda tmp: check_channels(load_dataset("digits", 32, n=8), 3), DatasetError,
+        "nc=1.*grayscale->RGB"),
+    # ---- folders: the variables that place the data and the runs -------------------------------------------------
+    Bad("DCGAN_DATA_DIR is a file", _env("DCGAN_DATA_DIR", _a_file, paths.data_dir), NotADirectoryError,
+        "is a file. Set DCGAN_DATA_DIR"),
+    Bad("DCGAN_DATA_DIR under a file", _env("DCGAN_DATA_DIR", lambda t: _a_file(t) / "below", paths.data_dir),
+        NotADirectoryError, "Set DCGAN_DATA_DIR"),
+    Bad("DCGAN_RUNS_DIR is a file", _env("DCGAN_RUNS_DIR", _a_file, paths.runs_dir), NotADirectoryError,
+        "Set DCGAN_RUNS_DIR"),
+    Bad("a read-only runs folder", _read_only_runs, PermissionError, "read-only. Set DCGAN_RUNS_DIR"),
+    # ---- the model zoo -------------------------------------------------------------------------------------------
+    Bad("an unknown model", lambda tmp: zoo.model_config("bedrooms", "ci"), ValueError,
+        "Unknown model 'bedrooms'.*rooms"),
+    Bad("an unknown profile", lambda tmp: zoo.model_config("rooms", "huge"), ValueError,
+        "Unknown profile 'huge'"),
+    Bad("a model on an unknown dataset",
+        lambda tmp: zoo.model_config("rooms", "book", dataset="imagenet"), ValueError,
+        "Unknown dataset 'imagenet'"),
+    Bad("a judge for a real dataset", lambda tmp: zoo.judge_config("celeba", "ci"),
+        ValueError, "No judge for 'celeba'.*offline"),
+    # ---- the chapter runner: python -m dcgan_lib.tooling.run -----------------------------------------------------
+    Bad("an unknown chapter", _run_check(chapters="trainnig"), ValueError, "Unknown chapter 'trainnig'"),
+    Bad("no chapter", _run_check(chapters=","), ValueError, "No chapter given"),
+    Bad("an unknown dataset parameter", _run_check(param=["DATASET=imagenet21k"]), ValueError,
+        "Unknown dataset 'imagenet21k'"),
+    Bad("a data folder that does not exist", _run_check(data_dir="/no/such/folder"), ValueError, "does not exist"),
+    Bad("the full profile without a GPU", _run_check(), ValueError, "none is available.*--force"),
+    Bad("a misspelt parameter name", _run_check(param=["DATSET=celeba"]), ValueError,
+        "--param DATSET: no chosen chapter .* DATASET"),
+    Bad("PROFILE as a parameter", _run_check(param=["PROFILE=full"]), ValueError, "choose the profile with --profile"),
+    Bad("a parameter of the wrong type", _run_check(chapters="forgetting", param=["OBJECT=3"]), ValueError,
+        r"OBJECT=3 is a int.*'window' \(str\)"),
+    Bad("a parameter without =", lambda tmp: parse_params(["DATASET"]),
+        ValueError, "NAME=VALUE"),
+    # ---- the training launcher: python -m dcgan_lib.tooling.launch -----------------------------------------------
+    Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
+    Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),
+    Bad("launch --lr -1", _launch("--lr", "-1"), ValueError, "--lr must be positive, got -1"),
+    Bad("launch --device cuda without a GPU", _launch("--device", "cuda"), ValueError, "sees no GPU.*--device cpu"),
+]
+
+
+def judge(bad: Bad, tmp: Path) -> tuple[str, str]:
+    """Try one bad input: 'clear' (the right error with its key words), 'unclear' (another error, or a message
+    without them) or 'wrong' (accepted silently); with what was raised."""
+    try:
+        with mock.patch.dict(os.environ):
+            bad.call(tmp)
+    except BaseException as err:  # noqa: BLE001 - a tally counts every outcome
+        said = f"{type(err).__name__}: {err}"
+        clear = isinstance(err, bad.error) and re.search(bad.words, str(err), re.S) is not None
+        return ("clear" if clear else "unclear"), said
+    return "wrong", "accepted without an error"
+
+
+@pytest.mark.parametrize("bad", BAD_INPUTS, ids=[b.name for b in BAD_INPUTS])
+def test_a_bad_input_is_refused_clearly(bad, tmp_cache):
+    (tmp_cache / "work").mkdir()
+    verdict, said = judge(bad, tmp_cache / "work")
+    assert verdict == "clear", f"{bad.name}: {verdict} ({said[:400]}); expected {bad.error.__name__} ~ {bad.words!r}"
+
+
+def tally() -> int:
+    """Try every bad input and every fault trial in fresh folders; print the counts; 0 if all are handled."""
+    from test_faults import FAULTS, survives
+
+    verdicts: dict[str, list[str]] = {"clear": [], "unclear": [], "wrong": []}
+    survived = []
+    with tempfile.TemporaryDirectory() as root, mock.patch.dict(os.environ, {
+            "DCGAN_DATA_DIR": f"{root}/data", "DCGAN_RUNS_DIR": f"{root}/runs", "DCGAN_PROGRESS": "0"}):
+        for i, bad in enumerate(BAD_INPUTS):
+            (Path(root) / f"in{i}").mkdir()
+            verdict, said = judge(bad, Path(root) / f"in{i}")
+            verdicts[verdict].append(f"{bad.name}: {said[:160]}")
+        for i, trial in enumerate(FAULTS):
+            (Path(root) / f"fault{i}").mkdir()
+            ok, said = survives(trial, Path(root) / f"fault{i}")
+            survived.append(ok)
+            print(f"fault {'survived' if ok else 'NOT SURVIVED'}: {trial.__doc__.splitlines()[0]} {said}")
+    for verdict in ("unclear", "wrong"):
+        for line in verdicts[verdict]:
+            print(f"{verdict}: {line}")
+    print(f"bad inputs tried {len(BAD_INPUTS)} / clear {len(verdicts['clear'])} / unclear "
+          f"{len(verdicts['unclear'])} / wrong {len(verdicts['wrong'])}; "
+          f"faults tried {len(FAULTS)} / survived {sum(survived)}")
+    return 0 if len(verdicts["clear"]) == len(BAD_INPUTS) and all(survived) else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    sys.exit(tally())
