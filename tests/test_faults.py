@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -239,6 +240,30 @@ class _Hostile:
 
     def __reduce__(self):
         return (Path.touch, (Path(self.path),))
+
+
+@fault
+def fault_no_loading_path_unpickles(tmp: Path) -> None:
+    """No module of the library and no chapter calls torch.load without weights_only=True (the declared torch
+    2.2 to 2.5 default to unsafe loading)."""
+    root = Path(__file__).parents[1]
+    unsafe = [f"{path.relative_to(root)}: {call}"
+              for path in [*root.glob("dcgan_lib/**/*.py"), *root.glob("book/*.ipynb")]
+              for call in _calls(path.read_text().replace("\\n", " "), "torch.load(")
+              if "weights_only=True" not in call]
+    assert not unsafe, unsafe
+
+
+def _calls(text: str, opening: str) -> list[str]:
+    """Every call in `text` that starts with `opening`, up to its matching parenthesis."""
+    found = []
+    for match in re.finditer(re.escape(opening), text):
+        depth, end = 1, match.end()
+        while depth and end < len(text):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        found.append(text[match.start():end])
+    return found
 
 
 @fault

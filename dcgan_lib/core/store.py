@@ -119,7 +119,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
                                f"Delete it to retrain from scratch.") from err
         raise RuntimeError(f"Checkpoint {path} could not be read: it holds not only weights but Python objects, "
                            f"which are never unpickled (that could run any code). Delete it, or load it yourself "
-                           f"with torch.load(weights_only=False) only if you trust where it came from.") from err
+                           f"with weights_only=False only if you trust where it came from.") from err
 
 
 def rng_state(*generators: torch.Generator) -> dict[str, Any]:
