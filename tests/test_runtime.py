@@ -1,4 +1,6 @@
 """dcgan_lib.core.runtime: the helpers every layer shares."""
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -38,3 +40,25 @@ def test_a_machine_is_busy_when_its_load_exceeds_one_and_a_half_per_cpu(monkeypa
     assert not machine_busy(2.9) and machine_busy(3.1) and machine_busy(5.0, factor=2) is True
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     assert not machine_busy()
+
+
+def test_other_work_is_measured_while_a_block_runs():
+    import subprocess
+    import sys
+    import time
+
+    from dcgan_lib.core.runtime import other_work
+
+    with other_work() as quiet:
+        sum(i * i for i in range(2_000_000))                    # this process's own work does not count
+    spin = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    busy_loops = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.3)
+        with other_work() as crowded:
+            time.sleep(0.8)
+    finally:
+        for loop in busy_loops:
+            loop.wait()
+    assert crowded.share > 0.5 and crowded.busy, crowded
+    assert quiet.share < crowded.share

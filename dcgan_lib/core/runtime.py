@@ -6,8 +6,12 @@ all build on it.
 from __future__ import annotations
 
 import os
+import resource
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -35,6 +39,52 @@ def machine_busy(load: float | None = None, factor: float = 1.5) -> bool:
     the figures with the load either way."""
     load = os.getloadavg()[0] if load is None else load
     return load > factor * (os.cpu_count() or 1)
+
+
+@dataclass
+class OtherWork:
+    """What other processes took of the machine while a timed block ran (see `other_work`)."""
+
+    share: float = 0.0   # their CPU time over the block's wall time × the CPU count (0: the machine was ours)
+    load: float = 0.0    # the higher 1-minute load average of the block's start and end
+
+    @property
+    def busy(self) -> bool:
+        """Whether the timings of the block are slowed by other work: more than a fifth of the CPUs, or a load
+        above 1.5 per CPU (`machine_busy`)."""
+        return self.share > 0.2 or machine_busy(self.load)
+
+
+@contextmanager
+def other_work() -> Iterator[OtherWork]:
+    """Measure, while the block runs, the CPU time every other process uses (Linux: /proc/stat less this
+    process's own time; elsewhere only the load average is known), so a chapter can tell whether its timings
+    were slowed and judge its speed bars only when they were not."""
+    seen = OtherWork(load=os.getloadavg()[0])
+    machine, own, start = _machine_cpu_seconds(), _own_cpu_seconds(), time.monotonic()
+    try:
+        yield seen
+    finally:
+        wall, machine_after = time.monotonic() - start, _machine_cpu_seconds()
+        if machine is not None and machine_after is not None and wall > 0:
+            others = (machine_after - machine) - (_own_cpu_seconds() - own)
+            seen.share = max(0.0, others / (wall * (os.cpu_count() or 1)))
+        seen.load = max(seen.load, os.getloadavg()[0])
+
+
+def _machine_cpu_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (None where /proc/stat does not exist)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextmanager
