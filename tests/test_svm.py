@@ -54,3 +54,20 @@ def test_two_classes_and_solver_choice():
     model = L2SVM(C=1.0, solver="liblinear").fit(X, y)
     assert model.score(X, y) > 0.8 and model.W.shape == (20, 2)
     assert pick_solver(1000, 100) == "liblinear" and pick_solver(50_000, 28_672) == "torch"
+
+
+def test_the_C_grid_widens_past_every_edge_that_reaches_the_best_accuracy():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 2, generator=g)        # the label is z0; the class means point along x0 = z0 + 5 z1,
+    X = torch.cat([torch.stack([z[:, 0] + 5 * z[:, 1], 5 * z[:, 1]], 1), torch.randn(400, 8, generator=g)], 1)
+    y = (z[:, 0] > 0).long()                    # so a strong penalty (small C) fails and a weak one succeeds
+    narrow = select_and_fit(X[:300], y[:300], X[300:], y[300:], Cs=[1e-6, 1e-5], solver="torch", max_iter=300)
+    assert narrow.on_edge and narrow.best_val_accuracy < 0.6
+    wide = select_and_fit(X[:300], y[:300], X[300:], y[300:], Cs=[1e-6, 1e-5], solver="torch", max_iter=300,
+                          widen=True)
+    assert wide.C >= 0.1 and wide.best_val_accuracy >= 0.95
+    assert min(wide.val_accuracy) <= 1e-7 and max(wide.val_accuracy) == 1e3   # both plateaus, up to the limit
+    assert wide.on_edge                                                      # still the best at 1e3: said so
+    assert all(gap <= 1e-3 for C, gap in wide.gaps.items() if C <= 100) and not any(wide.hit_limit.values())
+    cut = L2SVM(C=100.0, solver="torch", max_iter=3, check_every=3, device="cpu").fit(X, y)
+    assert cut.hit_limit and not cut.converged and cut.gap > 1e-3           # stopped on its limit, and says so

@@ -17,7 +17,8 @@ only, C is chosen on a separate validation split only, and the test set is touch
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,27 @@ class Standardizer:
         return (x - self.mean.to(device)) / self.std.to(device)
 
 
+@torch.no_grad()
+def _duality_gap(chunks: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]], W: torch.Tensor,
+                 b: torch.Tensor, C: float) -> float:
+    """Relative duality gap (P − D) / P of the one-vs-rest L2-SVM at (W, b), summed over the classes.
+
+    Primal P = ½‖w‖² + ½b² + C Σ ξ², ξ = max(0, 1 − y(w·x + b)); dual D(α) = Σα − ½‖Σ α y x̃‖² − Σα² / 4C
+    (x̃ = [x, 1]), evaluated at α = 2Cξ, which is the optimal α at the optimum: the gap is 0 exactly there."""
+    primal, alpha_sum, alpha_sq = 0.5 * (W.pow(2).sum() + b.pow(2).sum()).item(), 0.0, 0.0
+    w_alpha, b_alpha = torch.zeros_like(W), torch.zeros_like(b)
+    for x, y in chunks():
+        xi = (1 - y * (x @ W + b)).clamp(min=0)
+        primal += C * xi.pow(2).sum().item()
+        alpha = 2 * C * xi
+        alpha_sum += alpha.sum().item()
+        alpha_sq += alpha.pow(2).sum().item()
+        w_alpha += x.T @ (alpha * y)
+        b_alpha += (alpha * y).sum(0)
+    dual = alpha_sum - 0.5 * (w_alpha.pow(2).sum() + b_alpha.pow(2).sum()).item() - alpha_sq / (4 * C)
+    return (primal - dual) / max(primal, 1e-12)
+
+
 def _as_tensor(X) -> torch.Tensor:
     return X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
 
@@ -73,16 +95,23 @@ class L2SVM:
     """Standardiser (fitted on the training features) + one-vs-rest linear L2-SVM with constant C."""
 
     def __init__(self, C: float = 1.0, solver: str = "liblinear", max_iter: int = 200, tol: float = 1e-4,
-                 device: torch.device | str | None = None, chunk: int | None = None, seed: int = 0):
+                 device: torch.device | str | None = None, chunk: int | None = None, seed: int = 0,
+                 gap_tol: float = 1e-3, check_every: int = 25):
         if solver not in ("liblinear", "torch"):
             raise ValueError(f"solver={solver!r}: choose 'liblinear' or 'torch'")
         # rows per streamed chunk; None: about 128 MB of float32 per chunk, whatever the feature dimension
         self.C, self.solver, self.max_iter, self.tol, self.chunk_rows, self.seed = C, solver, max_iter, tol, chunk, seed
+        # torch solver: stop at this relative duality gap (P - D) / P, checked every `check_every` iterations
+        self.gap_tol, self.check_every = gap_tol, check_every
+        self.gap = math.nan                  # the torch fit's relative duality gap at its end
         self.device = _device(device) if solver == "torch" else torch.device("cpu")
         self.scaler = Standardizer()
         self.classes: torch.Tensor | None = None
         self.W: torch.Tensor | None = None   # [d, K]
         self.b: torch.Tensor | None = None   # [K]
+        self.n_iter = 0                      # solver iterations the fit used
+        self.hit_limit = False               # whether it stopped on max_iter instead of its tolerance
+        self.converged = False               # torch: gap ≤ gap_tol at the end; liblinear: stopped on its tol
 
     @property
     def chunk(self) -> int:
@@ -110,6 +139,10 @@ class L2SVM:
         svm = LinearSVC(C=self.C, loss="squared_hinge", penalty="l2", dual=Xs.shape[0] < Xs.shape[1],
                         tol=self.tol, max_iter=max(self.max_iter * 10, 1000), random_state=self.seed)
         svm.fit(Xs, y.numpy())
+        limit = max(self.max_iter * 10, 1000)
+        self.n_iter = int(np.max(svm.n_iter_))
+        self.hit_limit = self.n_iter >= limit
+        self.converged = not self.hit_limit
         coef = torch.as_tensor(svm.coef_, dtype=torch.float32)
         intercept = torch.as_tensor(svm.intercept_, dtype=torch.float32)
         if len(self.classes) == 2:      # scikit-learn keeps one hyperplane for two classes: class 1 vs class 0
@@ -131,18 +164,22 @@ class L2SVM:
         b.requires_grad_(True)
         # Objective divided by C·n (same minimiser, better scaled for L-BFGS's tolerances).
         reg = 1.0 / (2.0 * self.C * n)
-        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=self.max_iter, history_size=20, tolerance_grad=self.tol * 1e-2,
+        rounds = min(self.check_every, self.max_iter)
+        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=rounds, history_size=20, tolerance_grad=self.tol * 1e-2,
                                 tolerance_change=1e-10, line_search_fn="strong_wolfe")
+
+        def chunks():
+            for start in range(0, n, chunk):
+                x = Xs[start:start + chunk] if resident else self.scaler.transform(X[start:start + chunk], device)
+                yield x, Yd[start:start + chunk]
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
             total = reg * (W.pow(2).sum() + b.pow(2).sum())
             total.backward()
             value = total.detach()
-            for start in range(0, n, chunk):
-                x = Xs[start:start + chunk] if resident else self.scaler.transform(X[start:start + chunk], device)
-                margin = 1 - Yd[start:start + chunk] * (x @ W + b)
-                loss = margin.clamp(min=0).pow(2).sum() / n
+            for x, y in chunks():
+                loss = (1 - y * (x @ W + b)).clamp(min=0).pow(2).sum() / n
                 loss.backward()
                 value = value + loss.detach()
             return value
@@ -152,9 +189,25 @@ class L2SVM:
         if device.type == "cpu" and n * d <= 2_000_000:
             torch.set_num_threads(1)
         try:
-            opt.step(closure)
+            # L-BFGS in rounds of `check_every` iterations (it keeps its history between them) until the relative
+            # duality gap is at most `gap_tol`, L-BFGS meets its own tolerance, or max_iter is spent.
+            # L-BFGS stopping on its own tolerance above the gap sought (a stalled line search) restarts with a
+            # fresh history; a round that moves no more stops the fit.
+            self.n_iter, self.gap = 0, math.inf
+            while self.n_iter < self.max_iter:
+                before = int(opt.state[W].get("n_iter", 0))
+                opt.step(closure)
+                used = int(opt.state[W].get("n_iter", 0)) - before
+                self.n_iter += used
+                self.gap = _duality_gap(chunks, W.detach(), b.detach(), self.C)
+                if self.gap <= self.gap_tol or used <= 1:
+                    break
+                if used < rounds:
+                    opt.state.clear()
         finally:
             torch.set_num_threads(threads)
+        self.hit_limit = self.gap > self.gap_tol and self.n_iter >= self.max_iter
+        self.converged = self.gap <= self.gap_tol
         self.W, self.b = W.detach().cpu(), b.detach().cpu()
 
     # ---- using -----------------------------------------------------------------------------------------------
@@ -185,11 +238,27 @@ class L2SVM:
 
 @dataclass
 class Selection:
-    """The outcome of choosing C on a validation split: the chosen model and every C's validation accuracy."""
+    """The outcome of choosing C on a validation split: the chosen model, every C's validation accuracy, how many
+    solver iterations each fit used and which fits stopped on their iteration limit rather than converging."""
 
     model: L2SVM
     C: float
     val_accuracy: dict[float, float] = field(default_factory=dict)
+    iterations: dict[float, int] = field(default_factory=dict)
+    hit_limit: dict[float, bool] = field(default_factory=dict)
+    gaps: dict[float, float] = field(default_factory=dict)   # relative duality gaps (torch solver; NaN otherwise)
+
+    @property
+    def on_edge(self) -> bool:
+        """Whether the smallest or the largest C of the grid tried reaches the best validation accuracy (the
+        optimum may then lie beyond the grid)."""
+        top = max(self.val_accuracy.values())
+        return top in (self.val_accuracy[min(self.val_accuracy)], self.val_accuracy[max(self.val_accuracy)])
+
+    @property
+    def best_val_accuracy(self) -> float:
+        """The chosen model's validation accuracy."""
+        return self.val_accuracy[self.C]
 
     def score(self, X, y) -> float:
         """Accuracy of the chosen model (e.g. on the test set, once)."""
@@ -206,17 +275,47 @@ def pick_solver(n: int, d: int, solver: str = "auto") -> str:
 
 
 def select_and_fit(X_train, y_train, X_val, y_val, Cs: Sequence[float], solver: str = "auto",
-                   device: torch.device | str | None = None, **kwargs) -> Selection:
+                   device: torch.device | str | None = None, widen: bool = False,
+                   C_limits: tuple[float, float] = (1e-9, 1e3), **kwargs) -> Selection:
     """Fit one L2-SVM per C on the training split (scaler fitted on it alone) and keep the C with the best
-    validation accuracy (ties: the smaller C, i.e. the stronger regulariser). The test set is not used."""
+    validation accuracy; the test set is not used. Ties go to the C nearest the middle of the grid (in log C).
+
+    With `widen`, the grid grows by one step (its spacing, e.g. a decade) past each edge whose C reaches the best
+    validation accuracy, until both edges fall short of it or the grid reaches `C_limits` (then
+    `Selection.on_edge` says so)."""
     X_train, X_val = _as_tensor(X_train), _as_tensor(X_val)
     solver = pick_solver(len(X_train), X_train.shape[1], solver)
     scaler = Standardizer().fit(X_train)
-    best, accuracies, previous = None, {}, None
+    models: dict[float, L2SVM] = {}
+
+    def fit(C: float) -> None:
+        nearest = min(models, key=lambda c: abs(math.log(c / C)), default=None)
+        init = models[nearest] if solver == "torch" and nearest is not None else None   # warm start along C
+        models[C] = L2SVM(C, solver=solver, device=device, **kwargs).fit(X_train, y_train, scaler=scaler, init=init)
+        accuracies[C] = models[C].score(X_val, y_val)
+
+    accuracies: dict[float, float] = {}
     for C in sorted(Cs):
-        model = L2SVM(C, solver=solver, device=device, **kwargs).fit(X_train, y_train, scaler=scaler, init=previous)
-        accuracies[C] = model.score(X_val, y_val)
-        if best is None or accuracies[C] > accuracies[best.C]:
-            best = model
-        previous = model if solver == "torch" else None   # warm start along the C path
-    return Selection(best, best.C, accuracies)
+        fit(C)
+    while widen:  # extend each edge that reaches the best accuracy, until both fall short of it (or the limits)
+        grid, top = sorted(accuracies), max(accuracies.values())
+        step = grid[1] / grid[0] if len(grid) > 1 else 10.0
+        beyond = [float(f"{C:.6g}") for C, edge in ((grid[0] / step, grid[0]), (grid[-1] * step, grid[-1]))
+                  if accuracies[edge] == top and C_limits[0] <= C <= C_limits[1]]
+        if not beyond:
+            break
+        for C in beyond:
+            fit(C)
+    best = _best_C(accuracies)
+    iterations = {C: m.n_iter for C, m in sorted(models.items())}
+    hit = {C: m.hit_limit for C, m in sorted(models.items())}
+    gaps = {C: m.gap for C, m in sorted(models.items())}
+    return Selection(models[best], best, dict(sorted(accuracies.items())), iterations, hit, gaps)
+
+
+def _best_C(accuracies: dict[float, float]) -> float:
+    """The C with the best validation accuracy; among ties, the one nearest the grid's middle in log C."""
+    grid = sorted(accuracies)
+    middle = (math.log(grid[0]) + math.log(grid[-1])) / 2
+    top = max(accuracies.values())
+    return min((C for C in grid if accuracies[C] == top), key=lambda C: (abs(math.log(C) - middle), C))
