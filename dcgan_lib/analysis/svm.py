@@ -135,11 +135,10 @@ class L2SVM:
     def _fit_liblinear(self, X: torch.Tensor, y: torch.Tensor) -> None:
         from sklearn.svm import LinearSVC
 
-        Xs = self.scaler.transform(X, "cpu").numpy()
+        Xs, limit = self.scaler.transform(X, "cpu").numpy(), max(self.max_iter * 10, 1000)
         svm = LinearSVC(C=self.C, loss="squared_hinge", penalty="l2", dual=Xs.shape[0] < Xs.shape[1],
-                        tol=self.tol, max_iter=max(self.max_iter * 10, 1000), random_state=self.seed)
+                        tol=self.tol, max_iter=limit, random_state=self.seed)
         svm.fit(Xs, y.numpy())
-        limit = max(self.max_iter * 10, 1000)
         self.n_iter = int(np.max(svm.n_iter_))
         self.hit_limit = self.n_iter >= limit
         self.converged = not self.hit_limit
