@@ -65,6 +65,7 @@ references: venv
 
 benchmark: venv
 	$(PY) benchmarks/train_throughput.py --image-size 64 --batch-size 128 --steps 10 --device cpu
+	$(PY) benchmarks/classifier_speed.py
 
 clean-book:
 	rm -rf _build

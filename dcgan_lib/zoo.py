@@ -222,28 +222,18 @@ def pretrained_conditionals(models: list[tuple[str, bool]], data: ImageDataset, 
     most one per model) with one thread each: small networks keep one core busy much better than they share
     two, so two models train in about the time of one. On a GPU they are trained one after the other.
     """
-    import os
     import time
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
 
-    from tqdm.auto import tqdm
-
-    from dcgan_lib.core.runtime import pick_device, show_progress
+    from dcgan_lib.core.runtime import pick_device, side_by_side
 
     configs = {m: conditional_config(m[0], profile, m[1], **overrides) for m in models}
     for config in configs.values():
         if data.name != config.dataset:
             raise ValueError(f"the config trains on {config.dataset!r} but the data given is {data.name!r}")
-    missing = {m: c for m, c in configs.items() if not store.is_finished(conditional_run_dir(c))}
-    workers = workers or min(len(missing), os.cpu_count() or 1)
-    if missing and pick_device(device).type == "cpu" and workers > 1:
+    missing = [c for c in configs.values() if not store.is_finished(conditional_run_dir(c))]
+    if len(missing) > 1 and workers != 1 and pick_device(device).type == "cpu":
         start = time.perf_counter()
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool, \
-                tqdm(total=len(missing), desc=f"training {len(missing)} models in {workers} processes", unit="model",
-                     disable=not show_progress(progress)) as bar:
-            for job in as_completed([pool.submit(_train_in_worker, c, data) for c in missing.values()]):
-                job.result()  # re-raises a worker's error here
-                bar.update()
-        print(f"trained {len(missing)} models in {time.perf_counter() - start:.0f} s ({workers} processes)")
+        side_by_side(_train_in_worker, [{"config": c, "data": data} for c in missing], device=device,
+                     workers=workers, desc=f"training {len(missing)} models", progress=progress)
+        print(f"trained {len(missing)} models in {time.perf_counter() - start:.0f} s (side by side)")
     return {m: _train_conditional(c, data, device, progress) for m, c in configs.items()}

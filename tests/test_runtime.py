@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress
+from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress, side_by_side
 
 
 def test_evaluating_restores_each_models_mode_also_after_an_error():
@@ -62,3 +62,37 @@ def test_other_work_is_measured_while_a_block_runs():
             loop.wait()
     assert crowded.share > 0.5 and crowded.busy, crowded
     assert quiet.share < crowded.share
+
+
+def where_it_ran(tag: int) -> tuple[int, int, int]:
+    """A job for side_by_side: its tag, the process it ran in and that process's torch threads."""
+    if tag < 0:
+        raise ValueError(f"tag={tag}")
+    return tag, os.getpid(), torch.get_num_threads()
+
+
+def test_side_by_side_runs_jobs_in_one_thread_workers_in_order_and_re_raises_their_errors():
+    jobs = [{"tag": t} for t in range(5)]
+    results = side_by_side(where_it_ran, jobs, device="cpu", workers=2, progress=False)
+    assert [r[0] for r in results] == list(range(5))
+    pids = {r[1] for r in results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert all(r[2] == 1 for r in results)
+    with pytest.raises(ValueError, match="tag=-1"):
+        side_by_side(where_it_ran, [{"tag": 1}, {"tag": -1}], device="cpu", workers=2, progress=False)
+
+
+def test_side_by_side_with_one_worker_runs_here_and_consumes_a_generator_lazily():
+    consumed = []
+
+    def jobs(tags):
+        for t in tags:
+            consumed.append(t)
+            yield {"tag": t}
+
+    results = side_by_side(where_it_ran, jobs([0, 1, 2]), device="cpu", workers=1, progress=False)
+    assert [r[:2] for r in results] == [(t, os.getpid()) for t in range(3)]
+    consumed.clear()
+    with pytest.raises(ValueError):
+        side_by_side(where_it_ran, jobs([0, -1, 2]), device="cpu", workers=1, progress=False)
+    assert consumed == [0, -1]   # the job after the failing one was never made
