@@ -51,3 +51,18 @@ def test_early_stopping_keeps_the_best_step_and_its_curve():
     assert [s for s, _ in res.curve] == list(range(5, res.steps_trained + 1, 5))
     assert max(a for _, a in res.curve) == res.val_accuracy == dict(res.curve)[res.best_step]
     assert res.steps_trained - res.best_step == 3 * 5           # three evaluations without improvement
+
+
+def test_settings_are_chosen_at_select_steps_and_only_the_chosen_one_trains_on():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 2
+    x = torch.randint(0, 100, (200, 3, 32, 32), dtype=torch.uint8, generator=g)
+    x[y == 1, :, :16] += 150
+    res = train_supervised(x[:150], y[:150], x[150:], y[150:], settings=[{"lr": 1e-6}, {"lr": 1e-3}],
+                           steps=40, select_steps=10, batch_size=32, eval_every=5, ndf=8)
+    assert res.setting["lr"] == 1e-3 and len(res.all_val_accuracies) == 2
+    assert res.steps_trained == 40 and [s for s, _ in res.curve] == list(range(5, 41, 5))
+    # the chosen run continues where it was: its first 10 steps are those of a run that stops at 10
+    short = train_supervised(x[:150], y[:150], x[150:], y[150:], settings=[{"lr": 1e-3}], steps=10,
+                             batch_size=32, eval_every=5, ndf=8)
+    assert res.curve[:2] == short.curve
