@@ -127,6 +127,20 @@ def pretrained_locator(dataset: str = "rooms", obj: str = "window", profile: str
     return store.load_or_train("locators", config, build, fit, salt=DATA_VERSION, label=f"{dataset}-{obj}")
 
 
+def judge_for(dataset: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",
+              progress: bool | None = None, **overrides) -> Judge | None:
+    """The judge of `dataset`'s images (`pretrained_judge`), or None where there is none: a real dataset's
+    pictures come without labels of what they show, so a chapter skips the measurements that need a judge."""
+    return pretrained_judge(dataset, profile, device, progress, **overrides) if dataset in JUDGE_SPECS else None
+
+
+def locator_for(dataset: str, obj: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",
+                progress: bool | None = None) -> ObjectLocator | None:
+    """The locator of `obj` in `dataset`'s images (`pretrained_locator`), or None for a real dataset (no boxes
+    to learn from: the chapter then asks for boxes drawn by hand, as the paper did)."""
+    return pretrained_locator(dataset, obj, profile, device, progress) if dataset in JUDGE_SPECS else None
+
+
 # ---- the hashing autoencoder (chapter 03) --------------------------------------------------------------------------
 def autoencoder_config(dataset: str = "rooms", profile: str | Profile | None = None,
                        **overrides) -> AutoencoderConfig:

@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from dcgan_lib import zoo
+from dcgan_lib.analysis.dissection import load_hand_boxes
 from dcgan_lib.core import paths, store
 from dcgan_lib.data import DatasetError, ImageDataset, check_channels, load_dataset
 from dcgan_lib.tooling import launch
@@ -97,6 +98,11 @@ def _env(variable: str, value: Callable[[Path], Path], then: Callable[[], Any]) 
         with mock.patch.dict(os.environ, {variable: str(value(tmp))}):
             return then()
     return call
+
+
+def _saved(tmp: Path, value: Any) -> str:
+    torch.save(value, tmp / "boxes.pt")
+    return str(tmp / "boxes.pt")
 
 
 def _a_file(tmp: Path) -> Path:
@@ -222,6 +228,14 @@ BAD_INPUTS = [
         "cannot read image .*broken.png.*Delete or replace this file"),
     Bad("grayscale data for nc=3", lambda tmp: check_channels(load_dataset("digits", 32, n=8), 3), DatasetError,
         "nc=1.*grayscale->RGB"),
+    # ---- chapter parameters that name files --------------------------------------------------------------------
+    Bad("BOXES_FILE not given on real data", lambda tmp: load_hand_boxes(None), ValueError,
+        "BOXES_FILE is None.*no locator.*draw boxes"),
+    Bad("BOXES_FILE without boxes", lambda tmp: load_hand_boxes(_saved(tmp, {"z": torch.zeros(2, 100)})),
+        ValueError, "BOXES_FILE=.*keys 'z' and 'boxes'"),
+    Bad("BOXES_FILE with boxes of the wrong shape",
+        lambda tmp: load_hand_boxes(_saved(tmp, {"z": torch.zeros(2, 100), "boxes": torch.zeros(2, 4)})),
+        ValueError, r"BOXES_FILE=.*expected z \[N, nz\] and boxes \[N, K, 4\]"),
     # ---- folders: the variables that place the data and the runs -------------------------------------------------
     Bad("DCGAN_DATA_DIR is a file", _env("DCGAN_DATA_DIR", _a_file, paths.data_dir), NotADirectoryError,
         "is a file. Set DCGAN_DATA_DIR"),

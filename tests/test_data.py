@@ -321,3 +321,19 @@ def test_a_models_channels_and_size_follow_the_data_it_learns():
     assert (on_mnist.dataset, on_mnist.nc, on_mnist.image_size) == ("mnist", 1, 32)
     with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
         model_config("rooms", "book", dataset="imagenet")
+
+
+def test_draw_dataset_is_one_call_for_generated_and_real_data(tmp_path, monkeypatch):
+    from dcgan_lib.data import draw_dataset, images_at
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path / "cache"))
+    rooms = draw_dataset("rooms", 32, 10, split="test", seed=1)
+    assert torch.equal(rooms.images, load_dataset("rooms", 32, n=10, split="test", seed=1).images)
+    assert set(rooms.boxes) and torch.equal(images_at(rooms, [3, 1]), rooms.as_float([3, 1]))
+    root = _image_folder(tmp_path / "images")
+    one = draw_dataset("folder", 32, 1, seed=0, data_dir=root)
+    assert isinstance(one, data.ImageDataset) and one.name == "folder" and len(one) == 1
+    assert one.images.dtype == torch.uint8 and one.labels.tolist()[0] in (0, 1) and not one.boxes
+    both = draw_dataset("folder", 32, 5, seed=0, data_dir=root)      # fewer images than asked: all of them
+    assert sorted(both.labels.tolist()) == [0, 1]
+    real = load_dataset("folder", 32, data_dir=root)
+    assert torch.allclose(images_at(real, [1]), both.as_float(both.labels == 1), atol=1 / 127.5)

@@ -104,3 +104,12 @@ def test_locator_shapes_and_cache(tmp_cache):
     again = pretrained_locator("rooms", "window", "ci")
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     assert torch.allclose(first.predict(x), again.predict(x))
+
+
+def test_hand_drawn_boxes_are_read_as_tensors_only(tmp_path):
+    from dcgan_lib.analysis.dissection import load_hand_boxes
+    boxes = torch.full((3, 2, 4), float("nan"))
+    boxes[:, 0] = torch.tensor([1.0, 2.0, 10.0, 12.0])
+    torch.save({"z": torch.randn(3, 100, dtype=torch.float64), "boxes": boxes}, tmp_path / "b.pt")
+    z, read = load_hand_boxes(str(tmp_path / "b.pt"))
+    assert z.shape == (3, 100) and z.dtype == torch.float32 and torch.equal(read.nan_to_num(-1), boxes.nan_to_num(-1))

@@ -76,6 +76,24 @@ def pad_boxes(boxes: Sequence[torch.Tensor]) -> torch.Tensor:
     return out
 
 
+def load_hand_boxes(path: str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's route where no locator exists (real data): boxes drawn by hand on generated samples, from a
+    torch file ``{'z': [N, nz], 'boxes': [N, K, 4] in pixels, NaN rows for no box}`` read without unpickling
+    code. Returns (z, boxes)."""
+    if path is None:
+        raise ValueError("BOXES_FILE is None: on a real dataset there is no locator, so draw boxes on generated "
+                         "samples (e.g. 150, as the paper did) and pass BOXES_FILE, a torch file "
+                         "{'z': [N, nz], 'boxes': [N, K, 4] in pixels}.")
+    labelled = torch.load(path, weights_only=True)
+    if not isinstance(labelled, dict) or not {"z", "boxes"} <= set(labelled):
+        raise ValueError(f"BOXES_FILE={path!r} must hold a dict with keys 'z' and 'boxes'")
+    z, boxes = labelled["z"], labelled["boxes"]
+    if z.dim() != 2 or boxes.dim() != 3 or boxes.shape[-1] != 4 or len(z) != len(boxes):
+        raise ValueError(f"BOXES_FILE={path!r}: expected z [N, nz] and boxes [N, K, 4], got z "
+                         f"{tuple(z.shape)} and boxes {tuple(boxes.shape)}")
+    return z.float(), boxes.float()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The object locator
 # ---------------------------------------------------------------------------------------------------------------------

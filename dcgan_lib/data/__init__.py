@@ -9,6 +9,8 @@ from dcgan_lib.data.datasets import (
     REAL_DATASETS,
     balanced_indices,
     check_channels,
+    draw_dataset,
+    images_at,
     in_memory,
     load_dataset,
     load_mnist5k,
@@ -17,5 +19,6 @@ from dcgan_lib.data.datasets import (
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset
 from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 
-__all__ = ["CACHE_VERSION", "DATASET_SPECS", "DATASETS", "DatasetSpec", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "ImageDataset",
-           "balanced_indices", "check_channels", "in_memory", "load_dataset", "load_mnist5k", "sample_images"]
+__all__ = ["CACHE_VERSION", "DATASET_SPECS", "DATASETS", "DatasetSpec", "OFFLINE_DATASETS", "REAL_DATASETS",
+           "DatasetError", "ImageDataset", "balanced_indices", "check_channels", "draw_dataset", "images_at",
+           "in_memory", "load_dataset", "load_mnist5k", "sample_images"]

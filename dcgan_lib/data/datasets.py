@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import difflib
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor
 
 from dcgan_lib.core import store
@@ -23,8 +22,8 @@ from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset, to_uint8
 from dcgan_lib.data.mnist5k import make_mnist5k
 from dcgan_lib.data.real import TorchvisionImages, load_real
-from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 from dcgan_lib.data.scenes import CANVAS, OBJECT_CLASSES, draw_faces, draw_objects, draw_rooms
+from dcgan_lib.data.specs import DATASET_SPECS, DatasetSpec
 
 __all__ = [
     "DATASETS", "DATASET_SPECS", "OFFLINE_DATASETS", "REAL_DATASETS", "DatasetError", "DatasetSpec", "ImageDataset",
@@ -69,12 +68,32 @@ def load_dataset(name: str, image_size: int = 64, n: int | None = None, split: s
     return load_real(name, image_size, n, split, data_dir, download)
 
 
+def draw_dataset(name: str, image_size: int, n: int, split: str = "train", seed: int = 0,
+                 data_dir: str | Path | None = None) -> ImageDataset:
+    """`n` images of any dataset, in memory as an `ImageDataset` (uint8, with whatever labels, attributes and
+    boxes the dataset has): the one call a chapter makes whether the data is generated or real. Generated and
+    shipped datasets are loaded with `n` and `seed` (as `load_dataset`); a real dataset's split is sampled at
+    random, `seed` choosing which `n` images (all of them if it has fewer), read from disk once."""
+    dataset = load_dataset(name, image_size, n=n if name in OFFLINE_DATASETS else None, split=split, seed=seed,
+                           data_dir=data_dir)
+    if isinstance(dataset, ImageDataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    drawn = in_memory(torch.utils.data.Subset(dataset, order.tolist()))
+    drawn.name = name
+    return drawn
+
+
+def images_at(dataset: ImageDataset | torch.utils.data.Dataset, index: Tensor | Sequence[int]) -> Tensor:
+    """The images at `index` as float32 in [-1, 1], from either kind of dataset (in memory, or read from disk)."""
+    if isinstance(dataset, ImageDataset):
+        return dataset.as_float(torch.as_tensor(index))
+    return torch.stack([dataset[int(i)][0] for i in index])
+
+
 def sample_images(dataset: ImageDataset | torch.utils.data.Dataset, n: int, seed: int = 0) -> Tensor:
     """n images drawn without replacement (all if n >= len), as float32 in [-1, 1], from either kind of dataset."""
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
-    if isinstance(dataset, ImageDataset):
-        return dataset.as_float(order)
-    return torch.stack([dataset[int(i)][0] for i in order])
+    return images_at(dataset, torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n])
 
 
 def in_memory(dataset: ImageDataset | torch.utils.data.Dataset, n: int | None = None,

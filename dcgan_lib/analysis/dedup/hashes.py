@@ -50,7 +50,7 @@ def hamming_distance(a: Tensor, b: Tensor) -> Tensor:
 @torch.inference_mode()
 def hash_images(images: Tensor | ImageDataset | torch.utils.data.Dataset, model: HashAutoencoder,
                 batch_size: int = 2048, threshold: float | Tensor = 0.0, value_range: tuple[float, float] = (-1., 1.),
-                num_workers: int = 0, progress: bool | None = None) -> Tensor:
+                num_workers: int | None = None, progress: bool | None = None) -> Tensor:
     """Packed semantic hashes (uint8 [N, code_size/8]) of every image, streamed in batches (bounded memory)."""
     model.eval()
     device = next(model.parameters()).device

@@ -1,6 +1,7 @@
 """De-duplication, the input: any images -> the paper's 32×32 RGB centre crops in [-1, 1], streamed in batches."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import torch
@@ -97,12 +98,13 @@ class _PrepareCollate:
 
 
 def iter_batches(images: Tensor | ImageDataset | torch.utils.data.Dataset, batch_size: int = 2048,
-                 value_range: tuple[float, float] = (-1.0, 1.0), num_workers: int = 0) -> Iterator[Tensor]:
+                 value_range: tuple[float, float] = (-1.0, 1.0), num_workers: int | None = None) -> Iterator[Tensor]:
     """Stream a dataset as prepared batches ([B, 3, 32, 32] in [-1, 1]); only one batch is in memory at a time.
 
     `images` is a tensor ([N, C, H, W], uint8 or float in `value_range`), an :class:`ImageDataset`, or any torch
     Dataset whose items are images or (image, label) pairs (tensors or PIL images, e.g. torchvision's
-    ImageFolder, LSUN or MNIST); those are read through a DataLoader with `num_workers` processes.
+    ImageFolder, LSUN or MNIST); those are read through a DataLoader with `num_workers` processes (default: up
+    to 4, one per core).
     """
     n = _length(images)
     if isinstance(images, ImageDataset):
@@ -111,6 +113,8 @@ def iter_batches(images: Tensor | ImageDataset | torch.utils.data.Dataset, batch
         for start in range(0, n, batch_size):
             yield prepare_images(images[start:start + batch_size], value_range)
         return
+    if num_workers is None:
+        num_workers = min(4, os.cpu_count() or 1)
     loader = torch.utils.data.DataLoader(images, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                                          collate_fn=_PrepareCollate(value_range))
     yield from loader

@@ -33,7 +33,7 @@ class DedupResult:
 
 def find_duplicates(images: Tensor | ImageDataset | torch.utils.data.Dataset, model: HashAutoencoder,
                     radius: int = 0, batch_size: int = 2048, threshold: float | Tensor = 0.0,
-                    value_range: tuple[float, float] = (-1.0, 1.0), num_workers: int = 0,
+                    value_range: tuple[float, float] = (-1.0, 1.0), num_workers: int | None = None,
                     progress: bool | None = None) -> DedupResult:
     """Find the near-duplicates in any image dataset with the semantic hash of `model`.
 
