@@ -40,3 +40,22 @@ def test_a_chapters_parameters_are_read_from_its_parameters_cell():
     notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cuda"], force=True),
                          gpu_available=False)                     # known to one chosen chapter is enough
     assert len(notebooks) == 2
+
+
+def test_data_dir_is_where_the_real_data_is_not_the_cache(tmp_path, monkeypatch):
+    """--data-dir names the real data itself (for DATASET=folder, the folder of images); the cache stays put."""
+    from dcgan_lib.core import paths
+    from dcgan_lib.data import load_dataset
+
+    photos = tmp_path / "my_faces" / "all"
+    photos.mkdir(parents=True)
+    from PIL import Image
+    for i in range(3):
+        Image.new("RGB", (40, 40), (80 * i, 0, 0)).save(photos / f"{i}.png")
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DCGAN_REAL_DATA", str(tmp_path / "my_faces"))
+    assert paths.real_data_root("folder") == tmp_path / "my_faces"
+    assert len(load_dataset("folder", 32)) == 3
+    assert paths.data_dir() == tmp_path / "cache"
+    monkeypatch.delenv("DCGAN_REAL_DATA")
+    assert paths.real_data_root("cifar10") == tmp_path / "cache" / "cifar10"

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from dcgan_lib.core.paths import data_dir as default_data_dir
+from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data.imagedata import DatasetError
 from dcgan_lib.data.specs import DATASET_SPECS
 
@@ -98,7 +98,7 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
     """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
     import torchvision.datasets as tvd
 
-    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir() / name
+    root = Path(data_dir).expanduser() if data_dir is not None else real_data_root(name)
     channels = DATASET_SPECS[name].channels
     transform = _paper_transform(image_size, channels)
     train = split == "train"

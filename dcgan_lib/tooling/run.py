@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="full")
     parser.add_argument("--chapters", required=True, help="comma-separated chapter names, e.g. training,latent_walks")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a chapter parameter")
-    parser.add_argument("--data-dir", default=None, help="folder with the real datasets (sets DCGAN_DATA_DIR)")
+    parser.add_argument("--data-dir", default=None,
+                        help="the real data: for DATASET=folder the folder of images itself, else the folder that "
+                             "holds the torchvision datasets (sets DCGAN_REAL_DATA; the cache stays where it is)")
     parser.add_argument("--out", default=None, help="run folder for executed notebooks and metrics")
     parser.add_argument("--force", action="store_true", help="run the full profile even without a GPU")
     args = parser.parse_args(argv)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DCGAN_RUNS_DIR"] = str(out / "runs")
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the executed notebooks
     if args.data_dir:
-        os.environ["DCGAN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+        os.environ["DCGAN_REAL_DATA"] = str(Path(args.data_dir).resolve())
     for i, notebook in enumerate(notebooks, 1):
         start = time.time()
         print(f"[{i}/{len(notebooks)}] {notebook.stem} at the {args.profile} profile ...", flush=True)
