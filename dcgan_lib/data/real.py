@@ -1,5 +1,6 @@
-"""The paper's real datasets through torchvision (MNIST, CIFAR-10, SVHN, CelebA, LSUN bedrooms, any image
-folder), with the paper's preprocessing, and setup failures turned into messages that name the fix."""
+"""The paper's real datasets (MNIST, CIFAR-10, SVHN, CelebA, LSUN bedrooms, any image folder) with the paper's
+preprocessing, and setup failures turned into messages that name the fix. torchvision downloads them; the
+library reads MNIST, CIFAR-10, SVHN and CelebA itself (`formats`), LSUN and image folders through torchvision."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +11,7 @@ from PIL import Image
 from torch import Tensor
 
 from dcgan_lib.core.paths import real_data_root
+from dcgan_lib.data.formats import ArrayImages, FileImages, celeba_files, read_cifar10, read_mnist, read_svhn
 from dcgan_lib.data.imagedata import DatasetError
 from dcgan_lib.data.specs import DATASET_SPECS
 
@@ -93,6 +95,15 @@ def _folder_split(root: Path, split: str) -> Path:
     return held_out
 
 
+# Downloads go through torchvision (which checks the official files' MD5); reading is the library's (formats).
+TORCHVISION_DOWNLOADS: dict[str, Callable] = {
+    "mnist": lambda tvd, root, split: tvd.MNIST(root, train=split == "train", download=True),
+    "cifar10": lambda tvd, root, split: tvd.CIFAR10(root, train=split == "train", download=True),
+    "svhn": lambda tvd, root, split: tvd.SVHN(root, split=split, download=True),
+    "celeba": lambda tvd, root, split: tvd.CelebA(root, split=split, download=True),
+}
+
+
 def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: str | Path | None,
                download: bool) -> TorchvisionImages:
     """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
@@ -124,14 +135,16 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
         root.mkdir(parents=True, exist_ok=True)
 
     try:
+        if download and name in TORCHVISION_DOWNLOADS:   # torchvision fetches the files and checks their MD5
+            TORCHVISION_DOWNLOADS[name](tvd, str(root), split)
         if name == "mnist":
-            base = tvd.MNIST(str(root), train=train, transform=transform, download=download)
+            base = ArrayImages(*read_mnist(root, train), transform)
         elif name == "cifar10":
-            base = tvd.CIFAR10(str(root), train=train, transform=transform, download=download)
+            base = ArrayImages(*read_cifar10(root, train), transform)
         elif name == "svhn":
-            base = tvd.SVHN(str(root), split=split, transform=transform, download=download)
+            base = ArrayImages(*read_svhn(root, split), transform)
         elif name == "celeba":
-            base = tvd.CelebA(str(root), split=split, target_type="identity", transform=transform, download=download)
+            base = FileImages(*celeba_files(root, split), transform, loader=_ImageLoader(image_size))
         elif name == "lsun":
             base = tvd.LSUN(str(root), classes=["bedroom_train" if train else "bedroom_val"], transform=transform)
         else:

@@ -1,0 +1,89 @@
+"""The real datasets' on-disk formats: the library reads fixtures written in them, agrees with torchvision's own
+readers on them, and refuses damaged or hostile files with a message that names the file."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torchvision.datasets as tvd
+from real_fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist, write_svhn
+
+from dcgan_lib.data import DatasetError, in_memory, load_dataset
+from dcgan_lib.data.formats import celeba_files, read_cifar10, read_mnist, read_svhn
+
+WRITERS = {"mnist": write_mnist, "cifar10": write_cifar10, "svhn": write_svhn, "celeba": write_celeba}
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_every_real_format_loads_at_the_paper_preprocessing(name, split, tmp_path):
+    written = WRITERS[name](tmp_path)
+    data = load_dataset(name, 32, split=split, data_dir=tmp_path)
+    channels = 1 if name == "mnist" else 3
+    image, label = data[0]
+    assert image.shape == (channels, 32, 32) and image.dtype == torch.float32
+    assert -1 <= image.min() and image.max() <= 1 and isinstance(label, int)
+    key = {"mnist": {"train": "train", "test": "t10k"}}.get(name, {}).get(split, split)
+    assert len(data) == len(written[key])
+    memory = in_memory(data)
+    assert memory.images.dtype == torch.uint8 and len(memory) == len(data)
+    if name != "celeba":            # CelebA's labels are identities; the others' the classes written
+        assert memory.labels.tolist() == [int(v) for v in written[key]]
+
+
+def test_the_readers_agree_with_torchvision_on_the_fixtures(tmp_path, monkeypatch):
+    """torchvision reads the fixtures too, once its check against the official MD5s is switched off."""
+    write_mnist(tmp_path)
+    images, labels = read_mnist(tmp_path, train=True)
+    ours = tvd.MNIST(str(tmp_path), train=True)
+    assert np.array_equal(images, ours.data.numpy()) and np.array_equal(labels, ours.targets.numpy())
+    for cls in (tvd.CIFAR10, tvd.SVHN, tvd.CelebA):
+        monkeypatch.setattr(cls, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(tvd.CIFAR10, "meta", {**tvd.CIFAR10.meta, "md5": None})
+    write_cifar10(tmp_path)
+    images, labels = read_cifar10(tmp_path, train=False)
+    theirs = tvd.CIFAR10(str(tmp_path), train=False)
+    assert np.array_equal(images, theirs.data) and labels.tolist() == theirs.targets
+    write_svhn(tmp_path)
+    images, labels = read_svhn(tmp_path, "test")
+    theirs = tvd.SVHN(str(tmp_path), split="test")
+    assert np.array_equal(images, theirs.data.transpose(0, 2, 3, 1)) and np.array_equal(labels, theirs.labels)
+    write_celeba(tmp_path)
+    files, identities = celeba_files(tmp_path, "valid")
+    theirs = tvd.CelebA(str(tmp_path), split="valid", target_type="identity")
+    assert [f.name for f in files] == theirs.filename and identities == theirs.identity.flatten().tolist()
+
+
+def test_a_users_folder_with_and_without_train_and_test(tmp_path):
+    flat = write_image_folder(tmp_path / "flat")
+    assert len(load_dataset("folder", 64, data_dir=flat)) == 6
+    split = write_image_folder(tmp_path / "split", split=True)
+    train, test = (load_dataset("folder", 64, split=s, data_dir=split) for s in ("train", "test"))
+    assert len(train) == len(test) == 6 and train[0][0].shape == (3, 64, 64)
+
+
+def test_a_hostile_cifar_batch_is_refused_without_running_it(tmp_path):
+    write_cifar10(tmp_path)
+
+    class Hostile:
+        def __reduce__(self):
+            return (print, ("this ran",))
+
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({"data": Hostile()}, protocol=2))
+    with pytest.raises(DatasetError, match=r"test_batch: refusing __builtin__.print"):
+        load_dataset("cifar10", 32, split="test", data_dir=tmp_path)
+
+
+def test_damaged_files_are_named(tmp_path):
+    write_mnist(tmp_path)
+    path = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DatasetError, match="t10k-images-idx3-ubyte holds .* truncated"):
+        load_dataset("mnist", 32, split="test", data_dir=tmp_path)
+    write_celeba(tmp_path)
+    (tmp_path / "celeba" / "img_align_celeba" / "000001.jpg").unlink()
+    with pytest.raises(DatasetError, match="000001.jpg is listed in list_eval_partition.txt but missing"):
+        load_dataset("celeba", 32, data_dir=tmp_path)
+    (tmp_path / "celeba" / "identity_CelebA.txt").write_text("000001.jpg two\n")
+    with pytest.raises(DatasetError, match="identity_CelebA.txt, line 1"):
+        load_dataset("celeba", 32, data_dir=tmp_path)
