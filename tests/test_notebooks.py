@@ -86,7 +86,8 @@ def test_first_code_cell_installs_from_the_configured_repository(path):
 
 def test_the_colab_cell_takes_the_repository_from_the_config():
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    assert f'"git+{url}"' in colab_cell_source() and colab_cell_source().count("git+") == 1
+    source = colab_cell_source()
+    assert f'"git+{url}"' in source and '"dcgan_lib[full] @ "' in source and source.count("git+") == 1
     assert "from dcgan_lib.tooling.colab import setup" in colab_cell_source()
 
 

@@ -51,6 +51,7 @@ def colab_cell_source() -> str:
             'if "google.colab" in sys.modules:\n'
             "    import subprocess\n"
             '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+            '                    "dcgan_lib[full] @ "  # with what the full profile needs\n'
             f'                    "git+{repository_url()}"],\n'
             "                   check=True)\n"
             "    from dcgan_lib.tooling.colab import setup\n"
