@@ -97,6 +97,27 @@ def write_celeba(root: Path, n: int = 30, seed: int = 0) -> dict[str, list[str]]
     return {split: [m for m, p in zip(names, parts) if p == code] for split, code in split_names.items()}
 
 
+def write_lsun(root: Path, n_train: int = 12, n_val: int = 6, seed: int = 0) -> dict[str, int]:
+    """`root`/bedroom_{train,val}_lmdb: lmdb databases of WebP images keyed by 40-character hex ids, as the
+    LSUN release stores its bedrooms (images about 256 pixels on the short side)."""
+    import io
+
+    import lmdb
+
+    rng, counts = _rng(seed), {}
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("val", n_val)):
+        env = lmdb.open(str(root / f"bedroom_{split}_lmdb"), map_size=64 << 20)
+        with env.begin(write=True) as txn:
+            for _ in range(n):
+                buffer = io.BytesIO()
+                Image.fromarray(rng.integers(0, 256, (256, 342, 3)).astype(np.uint8)).save(buffer, "WEBP")
+                txn.put(rng.bytes(20).hex().encode(), buffer.getvalue())
+        env.close()
+        counts[split] = n
+    return counts
+
+
 def write_image_folder(root: Path, per_class: int = 3, split: bool = False, seed: int = 0) -> Path:
     """A user's photographs: JPEGs and PNGs of mixed sizes (all at least 40 pixels a side) in class folders,
     in `root`/train and `root`/test when `split`, else directly in `root`."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision.datasets as tvd
-from real_fixtures import write_celeba, write_cifar10, write_image_folder, write_mnist, write_svhn
+from real_fixtures import write_celeba, write_cifar10, write_image_folder, write_lsun, write_mnist, write_svhn
 
 from dcgan_lib.data import DatasetError, in_memory, load_dataset
 from dcgan_lib.data.formats import celeba_files, read_cifar10, read_mnist, read_svhn
@@ -52,6 +52,20 @@ def test_the_readers_agree_with_torchvision_on_the_fixtures(tmp_path, monkeypatc
     files, identities = celeba_files(tmp_path, "valid")
     theirs = tvd.CelebA(str(tmp_path), split="valid", target_type="identity")
     assert [f.name for f in files] == theirs.filename and identities == theirs.identity.flatten().tolist()
+
+
+def test_lsun_reads_its_lmdb_without_writing_into_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    counts = write_lsun(tmp_path / "lsun")
+    before = set(tmp_path.iterdir())
+    train, test = (load_dataset("lsun", 64, split=s, data_dir=tmp_path / "lsun") for s in ("train", "test"))
+    assert (len(train), len(test)) == (counts["train"], counts["val"])
+    image, label = train[3]
+    assert image.shape == (3, 64, 64) and -1 <= image.min() and image.max() <= 1 and label == 0
+    assert in_memory(test).images.shape == (counts["val"], 3, 64, 64)
+    loader = torch.utils.data.DataLoader(train, batch_size=4, num_workers=2)   # workers open their own lmdb
+    assert sum(len(x) for x, _ in loader) == counts["train"]
+    assert set(tmp_path.iterdir()) == before          # no key cache left in the working directory
 
 
 def test_a_users_folder_with_and_without_train_and_test(tmp_path):

@@ -9,7 +9,9 @@ only plain containers and numpy arrays. The layouts are torchvision's, so a fold
 * MNIST: ``MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (or the same names with ``.gz``);
 * CIFAR-10: ``cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}``;
 * SVHN: ``{train,test,extra}_32x32.mat``;
-* CelebA: ``celeba/img_align_celeba/*.jpg``, ``celeba/list_eval_partition.txt``, ``celeba/identity_CelebA.txt``.
+* CelebA: ``celeba/img_align_celeba/*.jpg``, ``celeba/list_eval_partition.txt``, ``celeba/identity_CelebA.txt``;
+* LSUN: ``bedroom_{train,val}_lmdb/`` (an lmdb database of encoded images; torchvision's reader would also write
+  a pickled key list into the working directory and load it back later, from whatever folder it is run in).
 """
 from __future__ import annotations
 
@@ -187,3 +189,36 @@ def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
                            f"({len(missing)} of the first {min(len(wanted), 1000)} are): unzip img_align_celeba "
                            f"again")
     return [images / name for name in wanted], [identity.get(name, 0) for name in wanted]
+
+
+# ---- LSUN: an lmdb database of encoded images -------------------------------------------------------------------
+class LmdbImages(torch.utils.data.Dataset):
+    """(transform(image), 0) pairs from an LSUN lmdb database (keys: image ids, values: WebP or JPEG bytes). The
+    database is opened read-only for each read and closed again: an lmdb environment must not cross a fork
+    into DataLoader workers, and opening a read-only one costs far less than decoding the image."""
+
+    def __init__(self, database: Path, transform: Callable | None = None):
+        if not (database / "data.mdb").is_file():
+            raise DatasetError(f"LSUN database {database} not found (no data.mdb): download it with the LSUN script "
+                               f"(github.com/fyu/lsun) and unzip it there")
+        self.database, self.transform = database, transform
+        with self._open() as env, env.begin() as txn:
+            self.keys = list(txn.cursor().iternext(keys=True, values=False))
+
+    def _open(self):
+        import lmdb
+
+        return lmdb.open(str(self.database), readonly=True, lock=False, readahead=False, meminit=False)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int):
+        with self._open() as env, env.begin() as txn:
+            data = txn.get(self.keys[i])
+        try:
+            image = Image.open(io.BytesIO(data)).convert("RGB")
+        except Exception as err:  # PIL raises several error types for broken images
+            raise DatasetError(f"LSUN image {self.keys[i].decode(errors='replace')} in {self.database} cannot be "
+                               f"read: {err}") from None
+        return (self.transform(image) if self.transform else image), 0

@@ -1,6 +1,6 @@
 """The paper's real datasets (MNIST, CIFAR-10, SVHN, CelebA, LSUN bedrooms, any image folder) with the paper's
 preprocessing, and setup failures turned into messages that name the fix. torchvision downloads them; the
-library reads MNIST, CIFAR-10, SVHN and CelebA itself (`formats`), LSUN and image folders through torchvision."""
+library reads MNIST, CIFAR-10, SVHN, CelebA and LSUN itself (`formats`), image folders through torchvision."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,15 @@ from PIL import Image
 from torch import Tensor
 
 from dcgan_lib.core.paths import real_data_root
-from dcgan_lib.data.formats import ArrayImages, FileImages, celeba_files, read_cifar10, read_mnist, read_svhn
+from dcgan_lib.data.formats import (
+    ArrayImages,
+    FileImages,
+    LmdbImages,
+    celeba_files,
+    read_cifar10,
+    read_mnist,
+    read_svhn,
+)
 from dcgan_lib.data.imagedata import DatasetError
 from dcgan_lib.data.specs import DATASET_SPECS
 
@@ -146,7 +154,7 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
         elif name == "celeba":
             base = FileImages(*celeba_files(root, split), transform, loader=_ImageLoader(image_size))
         elif name == "lsun":
-            base = tvd.LSUN(str(root), classes=["bedroom_train" if train else "bedroom_val"], transform=transform)
+            base = LmdbImages(root / f"bedroom_{'train' if train else 'val'}_lmdb", transform)
         else:
             base = tvd.ImageFolder(str(root), transform=transform, loader=_ImageLoader(image_size))
     except DatasetError:
