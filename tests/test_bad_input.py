@@ -27,6 +27,8 @@ from dcgan_lib.core import paths, store
 from dcgan_lib.data import DatasetError, ImageDataset, check_channels, load_dataset
 from dcgan_lib.tooling import launch
 from dcgan_lib.tooling.run import check, parse_params
+from dcgan_lib.tooling.train_cli import check_args as check_train_args
+from dcgan_lib.tooling.train_cli import parser as train_parser
 from dcgan_lib.train.configs import ConditionalConfig, ConfigError, TrainConfig
 from dcgan_lib.train.loop import train
 
@@ -132,6 +134,10 @@ def _launch(*argv: str) -> Callable[[Path], Any]:
         args = launch.parser().parse_args(list(argv))
         return launch.check_args(args, world_size=1)
     return call
+
+
+def _train_cli(*argv: str) -> Callable[[Path], Any]:
+    return lambda tmp: check_train_args(train_parser().parse_args(list(argv)))
 
 
 def _config(cls: type, **fields: Any) -> Callable[[Path], Any]:
@@ -268,6 +274,16 @@ BAD_INPUTS = [
         r"OBJECT=3 is a int.*'window' \(str\)"),
     Bad("a parameter without =", lambda tmp: parse_params(["DATASET"]),
         ValueError, "NAME=VALUE"),
+    # ---- dcgan-train: a DCGAN on a folder of images or a named dataset --------------------------------------------
+    Bad("dcgan-train --data with no such folder", _train_cli("--data", "/no/such/photos"), ValueError,
+        "neither a folder.*nor a dataset name"),
+    Bad("dcgan-train --epochs 0", _train_cli("--data", "rooms", "--epochs", "0"), ValueError,
+        "--epochs must be a positive whole number, got 0"),
+    Bad("dcgan-train --data-root for a folder", lambda tmp: check_train_args(train_parser().parse_args(
+        ["--data", str(tmp), "--data-root", str(tmp)])), ValueError, "--data-root is for a named dataset"),
+    Bad("dcgan-train --data-root that does not exist", _train_cli("--data", "cifar10", "--data-root", "/no/such"),
+        ValueError, "--data-root /no/such does not exist"),
+    Bad("dcgan-train --lr 5", _train_cli("--data", "rooms", "--lr", "5"), ValueError, "lr=5.0 is not valid"),
     # ---- the training launcher: python -m dcgan_lib.tooling.launch -----------------------------------------------
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),

@@ -1,0 +1,123 @@
+"""`dcgan-train`: a DCGAN on a folder of your own images, or on one of the paper's datasets, in one command.
+
+pytorch/examples' `dcgan/main.py` experience with this library's checks: a progress bar, a checkpoint after
+every epoch (and every `--checkpoint-every` steps), an exact resume when the same command runs again, and a
+grid of samples from a fixed batch of z after every epoch.
+
+    dcgan-train --data ~/my_faces --size 64 --epochs 25 --out runs/faces
+    dcgan-train --data celeba --data-root ~/datasets --size 64 --epochs 5 --out runs/celeba
+
+A folder of images may hold class subfolders (any names) or the images themselves, and `train/` is used when
+present; the paper's datasets are read from `--data-root` in torchvision's layout (see the README).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, load_dataset
+from dcgan_lib.train.configs import ConfigError, TrainConfig
+from dcgan_lib.train.loop import TrainingDiverged, train
+
+SIZES = (32, 64, 128)
+
+
+class _Defaults(argparse.HelpFormatter):
+    """Adds '(default: x)' to an option's help where x says something (not None, not False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return f"{action.help or ''} (default: {action.default})".strip()
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line options of `dcgan-train` (`--help` lists them with their defaults)."""
+    p = argparse.ArgumentParser(prog="dcgan-train", description=__doc__.split("\n\n")[0],
+                                formatter_class=_Defaults)
+    p.add_argument("--data", required=True,
+                   help=f"a folder of images, or a dataset name: {', '.join(DATASETS)}")
+    p.add_argument("--data-root", default=None,
+                   help="for a named real dataset, the folder that holds it (default $DCGAN_REAL_DATA or data/<name>)")
+    p.add_argument("--download", action="store_true", help="let torchvision download a named dataset (needs internet)")
+    p.add_argument("--size", type=int, default=64, choices=SIZES, help="image size the DCGAN is built for")
+    p.add_argument("--epochs", type=int, default=5, help="passes over the training images")
+    p.add_argument("--batch-size", type=int, default=128, help="images per step")
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (the paper's)")
+    p.add_argument("--beta1", type=float, default=0.5, help="Adam β1 (the paper's)")
+    p.add_argument("--nz", type=int, default=100, help="size of z")
+    p.add_argument("--ngf", type=int, default=64, help="G's width")
+    p.add_argument("--ndf", type=int, default=64, help="D's width")
+    p.add_argument("--n-images", type=int, default=None, help="train on the first N images only (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="the weights' initialisation (data order and z follow it)")
+    p.add_argument("--out", default=None, help="run folder: checkpoints and sample grids (default runs/<data name>)")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every k steps within an epoch")
+    p.add_argument("--fresh", action="store_true", help="start over even if --out holds a checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def resolve_data(data: str) -> tuple[str, Path | None]:
+    """(dataset name, the folder of images for `folder`): `data` is an existing folder or a dataset name."""
+    path = Path(data).expanduser()
+    if path.is_dir():
+        return "folder", path
+    if data in DATASETS:
+        return data, None
+    raise ValueError(f"--data {data!r} is neither a folder (no such directory) nor a dataset name: pass the "
+                     f"folder of your images, or one of {', '.join(DATASETS)}.")
+
+
+def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
+    """The config, the run folder and the data folder, or a ValueError naming the option and the fix."""
+    name, folder = resolve_data(args.data)
+    for option in ("epochs", "batch_size", "nz", "ngf", "ndf", "n_images", "checkpoint_every"):
+        value = getattr(args, option)
+        if value is not None and value <= 0:
+            raise ValueError(f"--{option.replace('_', '-')} must be a positive whole number, got {value}.")
+    if args.data_root is not None and folder is not None:
+        raise ValueError("--data-root is for a named dataset; with a folder of images, --data is the folder itself.")
+    root = folder if folder is not None else (Path(args.data_root).expanduser() if args.data_root else None)
+    if root is not None and not root.is_dir():
+        raise ValueError(f"--data-root {root} does not exist: pass the folder that holds the {name} files.")
+    try:
+        config = TrainConfig(dataset=name, image_size=args.size, nc=DATASET_SPECS[name].channels, nz=args.nz,
+                             ngf=args.ngf, ndf=args.ndf, batch_size=args.batch_size, epochs=args.epochs,
+                             lr=args.lr, beta1=args.beta1, n_train=args.n_images, seed=args.seed)
+    except ConfigError as err:
+        raise ValueError(str(err)) from None
+    out = Path(args.out).expanduser() if args.out else Path("runs") / (folder.name if folder else name)
+    return config, out, root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (2 for a bad option or dataset, 1 for a diverged run)."""
+    args = parser().parse_args(argv)
+    try:
+        config, out, root = check_args(args)
+        real = not DATASET_SPECS[config.dataset].offline
+        data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train",
+                            data_dir=root if real else None, download=args.download and real)
+    except (ValueError, DatasetError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{config.dataset}: {len(data):,} training images at {config.image_size}×{config.image_size}; "
+          f"run folder {out}")
+    try:
+        result = train(config, out, device=args.device, data=data, resume=not args.fresh,
+                       checkpoint_every=args.checkpoint_every, progress=not args.quiet)
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:         # e.g. a checkpoint in --out from another config
+        print(f"error: {err} (or pass --fresh)", file=sys.stderr)
+        return 2
+    print(f"done: {result.epochs_done} epochs in {result.train_seconds:.0f} s; samples after each epoch and the "
+          f"checkpoint are in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
