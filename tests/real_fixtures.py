@@ -97,9 +97,10 @@ def write_celeba(root: Path, n: int = 30, seed: int = 0) -> dict[str, list[str]]
     return {split: [m for m, p in zip(names, parts) if p == code] for split, code in split_names.items()}
 
 
-def write_lsun(root: Path, n_train: int = 12, n_val: int = 6, seed: int = 0) -> dict[str, int]:
+def write_lsun(root: Path, n_train: int = 12, n_val: int = 6, seed: int = 0, shape: tuple[int, int] = (256, 342)
+               ) -> dict[str, int]:
     """`root`/bedroom_{train,val}_lmdb: lmdb databases of WebP images keyed by 40-character hex ids, as the
-    LSUN release stores its bedrooms (images about 256 pixels on the short side)."""
+    LSUN release stores its bedrooms (about 256 pixels on the short side; `shape` is height, width)."""
     import io
 
     import lmdb
@@ -111,7 +112,7 @@ def write_lsun(root: Path, n_train: int = 12, n_val: int = 6, seed: int = 0) -> 
         with env.begin(write=True) as txn:
             for _ in range(n):
                 buffer = io.BytesIO()
-                Image.fromarray(rng.integers(0, 256, (256, 342, 3)).astype(np.uint8)).save(buffer, "WEBP")
+                Image.fromarray(rng.integers(0, 256, (*shape, 3)).astype(np.uint8)).save(buffer, "WEBP")
                 txn.put(rng.bytes(20).hex().encode(), buffer.getvalue())
         env.close()
         counts[split] = n
@@ -130,4 +131,15 @@ def write_image_folder(root: Path, per_class: int = 3, split: bool = False, seed
                 w, h = int(rng.integers(40, 120)), int(rng.integers(40, 120))
                 image = Image.fromarray(rng.integers(0, 256, (h, w, 3)).astype(np.uint8))
                 image.save(folder / f"{i}.{'jpg' if i % 2 else 'png'}")
+    return root
+
+
+def write_all(root: Path, seed: int = 0) -> Path:
+    """Every real dataset under one root, in torchvision's layout, large enough for the `full` smoke run's
+    sizes (DCGAN_FULL_SMOKE=1, which takes the ci profile's numbers): point DCGAN_REAL_DATA at it."""
+    write_mnist(root, n_train=1000, n_test=500, seed=seed)
+    write_cifar10(root, per_batch=200, seed=seed)
+    write_svhn(root, n_train=1200, n_test=300, seed=seed)
+    write_celeba(root, n=300, seed=seed)
+    write_lsun(root, n_train=256, n_val=64, seed=seed, shape=(72, 96))
     return root

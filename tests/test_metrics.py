@@ -27,3 +27,26 @@ def test_frechet_distance_is_small_for_same_distribution_and_large_for_different
     same = frechet_distance(a, b, judge)
     different = frechet_distance(a, shifted, judge)
     assert same >= 0 and different > 10 * same
+
+
+def test_inception_fid_without_its_weights_is_a_clear_error_or_an_explicit_stand_in(monkeypatch):
+    import pytest
+
+    from dcgan_lib.analysis import metrics
+
+    real_fid = metrics.FrechetInceptionDistance
+
+    def offline(feature=2048, **kwargs):
+        if isinstance(feature, int):
+            raise OSError("<urlopen error [Errno -2] Name or service not known>")
+        return real_fid(feature=feature, **kwargs)
+
+    monkeypatch.setattr(metrics, "FrechetInceptionDistance", offline)
+    a = torch.rand(20, 3, 32, 32) * 2 - 1
+    monkeypatch.delenv("DCGAN_FID_STANDIN", raising=False)
+    with pytest.raises(RuntimeError, match="Inception weights.*could not be downloaded.*DCGAN_FID_STANDIN=1"):
+        metrics.frechet_distance(a, a)
+    monkeypatch.setenv("DCGAN_FID_STANDIN", "1")
+    with pytest.warns(UserWarning, match="stand-in features"):
+        same, other = metrics.frechet_distance(a, a.clone()), metrics.frechet_distance(a, -a)
+    assert abs(same) < 1e-6 < other

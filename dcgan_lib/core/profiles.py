@@ -46,13 +46,26 @@ def default_profile_name() -> str:
     return os.environ.get("DCGAN_PROFILE", "book")
 
 
+# The `full` smoke run (DCGAN_FULL_SMOKE=1): every `full` code path (real datasets, their loaders, the full-only
+# cells) at sizes that run in seconds on a CPU, on small datasets in the real formats (tests/real_fixtures.py).
+SMOKE = replace(PROFILES["full"], width=8, n_test=64, epochs=1, batch_size=16, n_eval=64, judge_n_train=256,
+                judge_epochs=1, checkpoint_every=None)
+
+
+def full_smoke() -> bool:
+    """Whether $DCGAN_FULL_SMOKE asks for the full profile's code paths at the smoke run's sizes."""
+    return os.environ.get("DCGAN_FULL_SMOKE", "0") == "1"
+
+
 def get_profile(name: str | None = None, **overrides) -> Profile:
-    """Return the named profile (default: $DCGAN_PROFILE or 'book'), optionally with some sizes overridden."""
+    """Return the named profile (default: $DCGAN_PROFILE or 'book'), optionally with some sizes overridden.
+    With DCGAN_FULL_SMOKE=1, 'full' keeps its datasets and code paths at the smoke run's sizes."""
     name = name or default_profile_name()
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}: choose one of {PROFILE_NAMES} "
                          f"(set the PROFILE parameter or the DCGAN_PROFILE environment variable).")
-    return replace(PROFILES[name], **overrides) if overrides else PROFILES[name]
+    profile = SMOKE if name == "full" and full_smoke() else PROFILES[name]
+    return replace(profile, **overrides) if overrides else profile
 
 
 def dataset_for(offline_name: str, profile: Profile) -> str:
@@ -142,4 +155,7 @@ def chapter_sizes(chapter: str, profile: str | Profile | None = None) -> dict[st
     if chapter not in CHAPTER_SIZES:
         raise KeyError(f"No sizes for chapter {chapter!r} in dcgan_lib.core.profiles.CHAPTER_SIZES; "
                        f"add an entry there.")
+    if name == "full" and full_smoke():   # the ci numbers, the full profile's choices (e.g. its dataset)
+        full = CHAPTER_SIZES[chapter]["full"]
+        return {k: (full[k] if isinstance(full[k], str) else v) for k, v in CHAPTER_SIZES[chapter]["ci"].items()}
     return dict(CHAPTER_SIZES[chapter][name])
