@@ -134,6 +134,21 @@ def write_image_folder(root: Path, per_class: int = 3, split: bool = False, seed
     return root
 
 
+def write_hand_boxes(path: Path, n: int = 150, nz: int = 100, seed: int = 0) -> Path:
+    """Chapter 05's BOXES_FILE on real data: z of `n` generated samples and one or two window boxes drawn on
+    each (pixels of a 64×64 image; NaN rows for no box), as a person labelling them would save it."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    z = torch.rand(n, nz, generator=g) * 2 - 1
+    corner = torch.randint(0, 40, (n, 2, 2), generator=g).float()
+    boxes = torch.cat([corner, corner + torch.randint(8, 24, (n, 2, 2), generator=g)], -1)
+    boxes[torch.rand(n, generator=g) < 0.5, 1] = float("nan")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"z": z, "boxes": boxes}, path)
+    return path
+
+
 def write_all(root: Path, seed: int = 0) -> Path:
     """Every real dataset under one root, in torchvision's layout, large enough for the `full` smoke run's
     sizes (DCGAN_FULL_SMOKE=1, which takes the ci profile's numbers): point DCGAN_REAL_DATA at it."""
@@ -141,5 +156,6 @@ def write_all(root: Path, seed: int = 0) -> Path:
     write_cifar10(root, per_batch=200, seed=seed)
     write_svhn(root, n_train=1200, n_test=300, seed=seed)
     write_celeba(root, n=300, seed=seed)
-    write_lsun(root, n_train=256, n_val=64, seed=seed, shape=(72, 96))
+    write_lsun(root, n_train=1024, n_val=300, seed=seed, shape=(72, 96))
+    write_hand_boxes(root / "hand_boxes.pt", seed=seed)
     return root

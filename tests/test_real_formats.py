@@ -52,6 +52,11 @@ def test_the_readers_agree_with_torchvision_on_the_fixtures(tmp_path, monkeypatc
     files, identities = celeba_files(tmp_path, "valid")
     theirs = tvd.CelebA(str(tmp_path), split="valid", target_type="identity")
     assert [f.name for f in files] == theirs.filename and identities == theirs.identity.flatten().tolist()
+    from dcgan_lib.data.formats import CelebAAttributes
+    ours = CelebAAttributes(tmp_path, "train")
+    theirs = tvd.CelebA(str(tmp_path), split="train", target_type=["attr", "landmarks"])
+    assert ours.attr_names == theirs.attr_names[:40] and torch.equal(ours.attributes, theirs.attr)
+    assert torch.equal(ours.landmarks, theirs.landmarks_align) and ours[2][1][0].tolist() == theirs[2][1][0].tolist()
 
 
 def test_lsun_reads_its_lmdb_without_writing_into_the_working_directory(tmp_path, monkeypatch):

@@ -155,14 +155,16 @@ def train_celeba_judge(image_size: int, n_train: int, epochs: int, device: torch
                        root: str | None = None, dataset: torch.utils.data.Dataset | None = None,
                        num_workers: int = 4) -> Judge:
     """A faces judge for CelebA (smile, glasses, group, yaw and blend), trained on the first `n_train` images of
-    its training split; `dataset` replaces torchvision's CelebA (items: image, (attributes, landmarks))."""
+    its training split, read from `root` (default: where the real data is, `core.paths.real_data_root`);
+    `dataset` replaces it (items: image, (attributes, landmarks), and an `attr_names` list)."""
     if dataset is None:
-        import torchvision.datasets as tvd
+        from pathlib import Path
 
-        from dcgan_lib.core.paths import data_dir
-        from dcgan_lib.data.real import _paper_transform
-        dataset = tvd.CelebA(str(root or data_dir() / "celeba"), split="train", target_type=["attr", "landmarks"],
-                             transform=_paper_transform(image_size, 3))
+        from dcgan_lib.core.paths import real_data_root
+        from dcgan_lib.data.formats import CelebAAttributes
+        from dcgan_lib.data.real import paper_transform
+        dataset = CelebAAttributes(Path(root) if root else real_data_root("celeba"), "train",
+                                   paper_transform(image_size, 3))
     names = list(dataset.attr_names)
     subset = torch.utils.data.Subset(dataset, range(min(n_train, len(dataset))))
     loader = torch.utils.data.DataLoader(subset, batch_size=128, shuffle=True, num_workers=num_workers)

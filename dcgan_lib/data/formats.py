@@ -191,6 +191,47 @@ def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     return [images / name for name in wanted], [identity.get(name, 0) for name in wanted]
 
 
+def _wide_table(path: Path) -> tuple[list[str], dict[str, list[int]]]:
+    """A CelebA table with a count line, a line of column names, then '<image>.jpg v1 v2 ...' rows."""
+    if not path.is_file():
+        raise DatasetError(f"CelebA file {path} not found: download CelebA (torchvision, needs gdown) or copy its "
+                           f"text files into {path.parent}")
+    lines = path.read_text().splitlines()
+    names, rows = lines[1].split() if len(lines) > 1 else [], {}
+    for number, line in enumerate(lines[2:], 3):
+        fields = line.split()
+        if fields and len(fields) != len(names) + 1:
+            raise DatasetError(f"{path}, line {number}: expected an image name and {len(names)} numbers, got "
+                               f"{len(fields) - 1}")
+        if fields:
+            rows[fields[0]] = [int(v) for v in fields[1:]]
+    return names, rows
+
+
+class CelebAAttributes(torch.utils.data.Dataset):
+    """(transform(image), (attributes [40] in {0, 1}, landmarks [10])) for a CelebA split, as torchvision's
+    CelebA with target_type=["attr", "landmarks"] gives them; `attr_names` names the 40 attributes."""
+
+    def __init__(self, root: Path, split: str = "train", transform: Callable | None = None):
+        self.paths, _ = celeba_files(root, split)
+        self.attr_names, attributes = _wide_table(root / "celeba" / "list_attr_celeba.txt")
+        _, landmarks = _wide_table(root / "celeba" / "list_landmarks_align_celeba.txt")
+        missing = [p.name for p in self.paths if p.name not in attributes or p.name not in landmarks]
+        if missing:
+            raise DatasetError(f"CelebA image {missing[0]} has no row in list_attr_celeba.txt or "
+                               f"list_landmarks_align_celeba.txt ({len(missing)} images): download the tables again")
+        self.attributes = torch.tensor([attributes[p.name] for p in self.paths]).add(1).div(2, rounding_mode="floor")
+        self.landmarks = torch.tensor([landmarks[p.name] for p in self.paths])
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        image = _open_rgb(str(self.paths[i]))
+        return (self.transform(image) if self.transform else image), (self.attributes[i], self.landmarks[i])
+
+
 # ---- LSUN: an lmdb database of encoded images -------------------------------------------------------------------
 class LmdbImages(torch.utils.data.Dataset):
     """(transform(image), 0) pairs from an LSUN lmdb database (keys: image ids, values: WebP or JPEG bytes). The

@@ -44,7 +44,7 @@ class TorchvisionImages(torch.utils.data.Dataset):
         return image, int(target) if target is not None else 0
 
 
-def _paper_transform(image_size: int, channels: int) -> Callable:
+def paper_transform(image_size: int, channels: int) -> Callable:
     """The DCGAN preprocessing: resize, centre crop, scale to [-1, 1]; no augmentation."""
     from torchvision import transforms
 
@@ -119,7 +119,7 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
 
     root = Path(data_dir).expanduser() if data_dir is not None else real_data_root(name)
     channels = DATASET_SPECS[name].channels
-    transform = _paper_transform(image_size, channels)
+    transform = paper_transform(image_size, channels)
     train = split == "train"
 
     if name == "lsun":
