@@ -28,7 +28,8 @@ def real_data_root(name: str) -> Path:
     """Where a real dataset is read from: $DCGAN_REAL_DATA (what `--data-dir` sets) if given, else
     <data_dir>/<name>. For `folder` that is the folder of images itself (class subfolders, and train/ and
     test/ when present); for the torchvision datasets it is the folder that holds them, laid out as
-    torchvision downloads them (MNIST/, cifar-10-batches-py/, *_32x32.mat, celeba/, bedroom_train_lmdb/)."""
+    torchvision downloads them (``MNIST/``, ``cifar-10-batches-py/``, ``*_32x32.mat``, ``celeba/``,
+    ``bedroom_train_lmdb/``)."""
     if os.environ.get("DCGAN_REAL_DATA"):
         return Path(os.environ["DCGAN_REAL_DATA"]).expanduser()
     return data_dir() / name
