@@ -114,7 +114,8 @@ TORCHVISION_DOWNLOADS: dict[str, Callable] = {
 
 def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: str | Path | None,
                download: bool) -> TorchvisionImages:
-    """Build a torchvision dataset with the paper's preprocessing, turning setup failures into DatasetErrors."""
+    """A real dataset (image folders through torchvision, the others through `formats`) with the paper's
+    preprocessing, turning setup failures into DatasetErrors."""
     import torchvision.datasets as tvd
 
     root = Path(data_dir).expanduser() if data_dir is not None else real_data_root(name)
