@@ -66,6 +66,7 @@ references: venv
 benchmark: venv
 	$(PY) benchmarks/train_throughput.py --image-size 64 --batch-size 128 --steps 10 --device cpu
 	$(PY) benchmarks/classifier_speed.py
+	$(PY) benchmarks/decode_once.py --images 2000
 
 clean-book:
 	rm -rf _build

@@ -111,3 +111,16 @@ def test_the_ceiling_is_the_faster_of_fp32_and_bf16(monkeypatch):
     assert speed.matmul_ceiling("cpu") == (3e11, "fp32")
     rates[torch.bfloat16] = 9e14                                                 # a GPU's tensor cores
     assert speed.matmul_ceiling("cpu") == (9e14, "bf16")
+
+
+def test_the_decode_once_benchmark_reports_every_path(monkeypatch, capsys, tmp_cache):
+    spec = importlib.util.spec_from_file_location("decode_once", ROOT / "benchmarks" / "decode_once.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr("sys.argv", ["decode_once.py", "--images", "48", "--batch-size", "16", "--workers", "1"])
+    module.main()
+    out = capsys.readouterr().out
+    rows = {line.split("  ")[1].strip(): line for line in out.splitlines() if "images/s" in line}
+    assert set(rows) == {"files, in-process", "files, 1 workers", "decoding once (1 workers)",
+                         "decoded file, later epochs"}
+    assert "48 JPEGs of 178×218" in out and "later epochs from the decoded file" in out

@@ -2,12 +2,16 @@
 import subprocess
 import sys
 
+import pytest
 from real_fixtures import write_image_folder, write_mnist
 
 from dcgan_lib.core import store
+from dcgan_lib.tooling.data_cli import main as data_main
 from dcgan_lib.tooling.train_cli import main
 
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--batch-size", "4", "--quiet"]
+
+pytestmark = pytest.mark.usefixtures("tmp_cache")   # decoded files and runs in a temporary folder
 
 
 def test_a_users_mixed_size_photos_train_resume_and_leave_samples(tmp_path, capsys):
@@ -41,3 +45,15 @@ def test_the_console_script_lists_every_option_and_refuses_bad_ones(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "dcgan_lib.tooling.train_cli", "--data", str(tmp_path / "no"),
                               "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert refused.returncode == 2 and "neither a folder" in refused.stderr and not (tmp_path / "run").exists()
+
+
+def test_dcgan_data_checks_a_folder_and_names_what_is_missing(tmp_path, capsys):
+    write_mnist(tmp_path / "datasets", n_train=8, n_test=4)
+    assert data_main(["check", "mnist", "--root", str(tmp_path / "datasets")]) == 0
+    assert "mnist: 8 train, 4 test images, readable in" in capsys.readouterr().out
+    assert data_main(["check", "cifar10", "--root", str(tmp_path / "datasets")]) == 2
+    assert "cifar-10-batches-py/data_batch_1 not found" in capsys.readouterr().err
+    assert data_main(["get", "lsun", "--root", str(tmp_path / "datasets")]) == 2
+    assert "github.com/fyu/lsun" in capsys.readouterr().err
+    assert data_main(["check", "rooms"]) == 2
+    assert "not a real dataset" in capsys.readouterr().err

@@ -8,7 +8,9 @@ grid of samples from a fixed batch of z after every epoch.
     dcgan-train --data celeba --data-root ~/datasets --size 64 --epochs 5 --out runs/celeba
 
 A folder of images may hold class subfolders (any names) or the images themselves, and `train/` is used when
-present; the paper's datasets are read from `--data-root` in torchvision's layout (see the README).
+present; the paper's datasets are read from `--data-root` in torchvision's layout (see the README). The first
+run decodes the images once into a memory-mapped file at `--size` (see `dcgan_lib.data.decode_once`), so that later
+epochs and runs do not decode JPEGs again; `--no-cache` reads the files every epoch instead.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, load_dataset
+from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
 from dcgan_lib.train.configs import ConfigError, TrainConfig
 from dcgan_lib.train.loop import TrainingDiverged, train
 
@@ -55,6 +57,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every k steps within an epoch")
     p.add_argument("--fresh", action="store_true", help="start over even if --out holds a checkpoint")
+    p.add_argument("--no-cache", action="store_true",
+                   help="read and decode the image files every epoch instead of once into a memory-mapped file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -98,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config, out, root = check_args(args)
         real = not DATASET_SPECS[config.dataset].offline
-        data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train",
-                            data_dir=root if real else None, download=args.download and real)
+        where = {"n": config.n_train, "split": "train", "data_dir": root if real else None,
+                 "download": args.download and real}
+        data = (load_dataset(config.dataset, config.image_size, **where) if args.no_cache
+                else decoded(config.dataset, config.image_size, progress=not args.quiet, **where))
     except (ValueError, DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -23,6 +23,8 @@ from tqdm.auto import tqdm
 from dcgan_lib.core import store
 from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress
 from dcgan_lib.data.datasets import ImageDataset, check_channels, load_dataset
+from dcgan_lib.data.decode_once import decoded
+from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.models.dcgan import sample_z
 from dcgan_lib.train.configs import (
     ConditionalConfig,
@@ -267,9 +269,12 @@ def _check_range(data: torch.Tensor) -> None:
 
 def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
     """(the training images as an in-memory tensor on `device` or a torch Dataset, their labels on `device` for a
-    conditional model, else None), checked against the model."""
-    if data is None:
+    conditional model, else None), checked against the model. By default a real dataset's files are decoded once
+    into a memory-mapped file (`decoded`); pass data=load_dataset(...) to read the files every epoch instead."""
+    if data is None and DATASET_SPECS[config.dataset].offline:
         data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train", seed=config.data_seed)
+    elif data is None:
+        data = decoded(config.dataset, config.image_size, n=config.n_train, split="train")
     labels = None
     if is_conditional(config):
         if not isinstance(data, ImageDataset) or data.labels is None:
@@ -290,7 +295,17 @@ def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
     if size != config.image_size:
         raise ValueError(f"The data is {size}×{size} but the model is built for {config.image_size}×"
                          f"{config.image_size}: load the dataset with image_size={config.image_size}.")
-    return (data.to(device) if isinstance(data, torch.Tensor) else data), labels
+    return (_placed(data, device) if isinstance(data, torch.Tensor) else data), labels
+
+
+def _placed(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The training images on `device` when they fit in 80% of its free memory (then batches are indexed there),
+    else where they are (a memory-mapped file stays on disk and in the page cache; batches are copied over)."""
+    if device.type == "cuda" and images.device != device:
+        free, _ = torch.cuda.mem_get_info(device)
+        if images.nbytes > 0.8 * free:
+            return images
+    return images.to(device)
 
 
 def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int,
