@@ -17,6 +17,8 @@ import torch
 
 from dcgan_lib.core.profiles import PROFILE_NAMES, get_profile
 from dcgan_lib.data.datasets import DATASETS, load_dataset
+from dcgan_lib.data.decode_once import decoded
+from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.train.distributed import World, close, init
 from dcgan_lib.train.loop import train
 from dcgan_lib.zoo import MODEL_SPECS, model_config, run_dir_for
@@ -88,9 +90,12 @@ def main(argv: list[str] | None = None) -> None:
                   f"{config.batch_size}, lr {config.lr:g}, {config.dataset} at {config.image_size}px on "
                   f"{device.type}; checkpoints in {run_dir}", flush=True)
         if not world.is_main:
-            world.barrier()  # process 0 generates or downloads the dataset first; the others then read its cache
-        data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train",
-                            seed=config.data_seed, data_dir=args.data_dir)
+            world.barrier()  # process 0 generates or decodes the dataset first; the others then read its cache
+        if DATASET_SPECS[config.dataset].offline:
+            data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train",
+                                seed=config.data_seed, data_dir=args.data_dir)
+        else:                # real image files: decoded once into a memory-mapped file that every process maps
+            data = decoded(config.dataset, config.image_size, n=config.n_train, split="train", data_dir=args.data_dir)
         if world.is_main:
             world.barrier()
         result = train(config, run_dir, device=device, data=data, resume=not args.no_resume,
