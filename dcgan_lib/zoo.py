@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from dcgan_lib.analysis.dedup import AutoencoderConfig, HashAutoencoder, train_autoencoder
 from dcgan_lib.analysis.dissection import LocatorConfig, LocatorScores, train_locator
-from dcgan_lib.analysis.judges import JUDGE_SPECS, JudgeConfig, train_judge
+from dcgan_lib.analysis.judges import JUDGE_SPECS, JudgeConfig, train_celeba_judge, train_judge
 from dcgan_lib.core import store
 from dcgan_lib.core.profiles import Profile, chapter_sizes, dataset_for, get_profile
 from dcgan_lib.data import CACHE_VERSION, DATASET_SPECS, ImageDataset, load_dataset, sample_images
@@ -72,6 +73,36 @@ def pretrained(name: str, profile: str | Profile | None = None, device: str | to
         fit=lambda folder: train(config, folder, device=device, progress=progress,
                                  checkpoint_every=profile.checkpoint_every),
         salt=DATA_VERSION, label=name)
+
+
+def _pretrained_in_worker(name: str, profile: Profile, overrides: dict) -> float:
+    """Train one of the book's models in a worker process on one CPU thread (see `pretrained_runs`)."""
+    return pretrained(name, profile, device="cpu", progress=False, **overrides).train_seconds
+
+
+def pretrained_runs(name: str, seeds: list[int], profile: str | Profile | None = None,
+                    device: str | torch.device | None = None, workers: int | None = None,
+                    progress: bool | None = None, **overrides) -> list[TrainResult]:
+    """The book's model `name` trained once per seed (independent runs of one config, to show the spread
+    over trainings): loaded from the store, or trained now. On a CPU, the runs not stored yet train side by
+    side in one-thread worker processes, one per run by default (on two cores three runs then take 1.5 times
+    one, where two and then one would take twice); on a GPU they train one after the other."""
+    import time
+
+    from dcgan_lib.core.runtime import pick_device, side_by_side
+
+    profile = _profile(profile)
+    configs = [model_config(name, profile, **{**overrides, "seed": seed}) for seed in seeds]
+    missing = [c for c in configs if not store.is_finished(run_dir_for(name, c))]
+    if len(missing) > 1 and workers != 1 and pick_device(device).type == "cpu":
+        start = time.perf_counter()
+        side_by_side(_pretrained_in_worker, [{"name": name, "profile": profile,
+                                              "overrides": {**overrides, "seed": c.seed}} for c in missing],
+                     device=device, workers=workers or len(missing), desc=f"training {len(missing)} {name} models",
+                     progress=progress)
+        print(f"trained {len(missing)} {name} models in {time.perf_counter() - start:.0f} s (side by side)")
+    return [pretrained(name, profile, device=device, progress=progress, **{**overrides, "seed": seed})
+            for seed in seeds]
 
 
 # ---- the judges and the object locators ------------------------------------------------------------------------------
@@ -132,6 +163,29 @@ def judge_for(dataset: str, profile: str | Profile | None = None, device: torch.
     """The judge of `dataset`'s images (`pretrained_judge`), or None where there is none: a real dataset's
     pictures come without labels of what they show, so a chapter skips the measurements that need a judge."""
     return pretrained_judge(dataset, profile, device, progress, **overrides) if dataset in JUDGE_SPECS else None
+
+
+def faces_judge(dataset: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",
+                progress: bool | None = None, image_size: int = 64, epochs: int | None = None
+                ) -> tuple[Callable[[torch.Tensor], dict[str, torch.Tensor]], str]:
+    """(predict, the group's name) for chapter 06's faces: `predict(images)` gives the probabilities of smile,
+    glasses and the group (the paper's "woman": long hair on `faces`, not Male on CelebA), the yaw and blend. On
+    `faces` the stored judge; on CelebA one trained now from CelebA's attribute and landmark files."""
+    profile = _profile(profile)
+    epochs = epochs or profile.judge_epochs
+    if dataset == "celeba":
+        return train_celeba_judge(image_size, profile.judge_n_train, epochs, device=device).predict, "female"
+    if dataset != "faces":
+        raise ValueError(f"no faces judge for {dataset!r}: vector arithmetic needs faces labelled with smile, "
+                         f"glasses and sex, so use DATASET='faces' (generated) or 'celeba' (CelebA's attributes)")
+    judge = pretrained_judge("faces", profile, device, progress, image_size=image_size, epochs=epochs)
+
+    def predict(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        p = judge.predict(images)
+        return {"smile": p["smile"], "glasses": p["glasses"], "group": p["long_hair"], "yaw": p["yaw"],
+                "blend": p["blend"]}
+
+    return predict, "long_hair"
 
 
 def locator_for(dataset: str, obj: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",

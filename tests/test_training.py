@@ -77,3 +77,29 @@ def test_training_from_an_image_folder_goes_through_the_loader_and_resumes_exact
     train(config, tmp_cache / "resumed", progress=False, stop_after_epoch=1)
     resumed = train(config, tmp_cache / "resumed", progress=False)
     assert states_equal(straight.generator.state_dict(), resumed.generator.state_dict())
+
+
+def test_independent_runs_of_one_model_train_side_by_side_and_differ_only_by_seed(tmp_cache, monkeypatch):
+    from dcgan_lib import zoo
+    from dcgan_lib.zoo import pretrained_runs
+
+    tiny = dict(image_size=32, ngf=4, ndf=4, n_train=32, batch_size=16, epochs=1)
+    runs = pretrained_runs("faces", [0, 1], "ci", device="cpu", workers=2, progress=False, **tiny)
+    assert [r.config.seed for r in runs] == [0, 1] and all(r.epochs_done == 1 for r in runs)
+    assert {f for f in runs[0].config.__dataclass_fields__ if getattr(runs[0].config, f) != getattr(
+        runs[1].config, f)} == {"seed"}
+    first = [p for p in runs[0].generator.parameters()][0]
+    assert not torch.equal(first, [p for p in runs[1].generator.parameters()][0])
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("should load, not train"))
+    again = pretrained_runs("faces", [0, 1], "ci", device="cpu", workers=2, progress=False, **tiny)
+    assert torch.equal([p for p in again[1].generator.parameters()][0], [p for p in runs[1].generator.parameters()][0])
+
+
+def test_the_faces_judge_names_its_group_and_refuses_a_dataset_without_labels(tmp_cache):
+    from dcgan_lib.zoo import faces_judge
+
+    predict, group = faces_judge("faces", "ci", image_size=32, epochs=1, progress=False)
+    p = predict(torch.zeros(2, 3, 32, 32))
+    assert group == "long_hair" and set(p) == {"smile", "glasses", "group", "yaw", "blend"}
+    with pytest.raises(ValueError, match="DATASET='faces'.*'celeba'"):
+        faces_judge("folder", "ci")
