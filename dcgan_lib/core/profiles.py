@@ -94,12 +94,16 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
         "book": {"n_label": 1000, "n_eval": 1000, "n_controls": 5, "n_show": 8},
         "full": {"n_label": 150, "n_eval": 2000, "n_controls": 5, "n_show": 8},
     },
-    # 06 trains its faces judge longer than the other judges (judge_epochs): reading a head's yaw, and telling one
-    # face from a blend of two, take more epochs than spotting a bed.
+    # 06: independently trained face generators (one per seed) at image_size for epochs, random choices of exemplars per
+    # equation and generator; it trains its faces judge longer than the other judges (judge_epochs): reading a
+    # head's yaw, and telling one face from a blend of two, take more epochs than spotting a bed.
     "vector_arithmetic": {
-        "ci": {"n_search": 256, "n_triples": 3, "n_turn": 4, "turn_steps": 5, "judge_epochs": 1},
-        "book": {"n_search": 4000, "n_triples": 20, "n_turn": 32, "turn_steps": 9, "judge_epochs": 10},
-        "full": {"n_search": 10000, "n_triples": 20, "n_turn": 32, "turn_steps": 9, "judge_epochs": 10},
+        "ci": {"n_generators": 2, "image_size": 32, "epochs": 1, "n_search": 256, "n_triples": 3, "n_turn": 4,
+               "turn_steps": 5, "judge_epochs": 1},
+        "book": {"n_generators": 3, "image_size": 32, "epochs": 16, "n_search": 4000, "n_triples": 40, "n_turn": 32,
+                 "turn_steps": 9, "judge_epochs": 10},
+        "full": {"n_generators": 3, "image_size": 64, "epochs": 5, "n_search": 10000, "n_triples": 40, "n_turn": 32,
+                 "turn_steps": 9, "judge_epochs": 10},
     },
     # 07: guided backpropagation of D's last hidden layer on rooms (images searched, top images per feature).
     "guided_backprop": {
