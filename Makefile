@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lock lint test test-browser book book-from book-times run-times references benchmark clean-book bad-input-tally
+.PHONY: venv lock lint test test-browser book models book-from book-times run-times references benchmark clean-book bad-input-tally
 
 # requirements.txt says what the book needs; constraints.txt pins the exact versions (`make lock` renews it).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -35,10 +35,15 @@ lint: venv
 test-browser: venv
 	DCGAN_PROFILE=ci $(PY) -m pytest -m browser tests/browser
 
-# Execute every chapter at the `book` profile, each in a plain papermill process with no cell timeout, then
-# render the HTML into _build/html. A failing cell stops the build; run it again to resume at that chapter.
+# Train the book's models up front (side by side, one thread each), execute every chapter at the `book` profile,
+# two at a time, each in a plain papermill process with no cell timeout, then render the HTML into _build/html.
+# A failing cell stops the build; run it again to resume at that chapter.
 book: venv
 	$(PY) -m dcgan_lib.tooling.book_build --profile book
+
+# Only the first step of `make book`: every stored model the chapters ask for, trained side by side on a CPU.
+models: venv
+	$(PY) -m dcgan_lib.tooling.book_models --profile $(or $(PROFILE),book)
 
 # Render a run folder's executed notebooks (python -m dcgan_lib.tooling.run) in place of their chapters, without
 # executing them again; the other chapters are those of `make book` (executed if needed). E.g. RUN=runs/full.

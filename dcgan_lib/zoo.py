@@ -137,11 +137,16 @@ def pretrained_judge(dataset: str, profile: str | Profile | None = None, device:
     return store.load_or_train("judges", config, build, fit, salt=DATA_VERSION, label=dataset)
 
 
+def locator_config(dataset: str, obj: str, profile: str | Profile | None = None) -> LocatorConfig:
+    """The config of the locator of `obj` in an offline dataset's images at a profile."""
+    profile = _profile(profile)
+    return LocatorConfig(dataset, obj, profile.image_size, profile.judge_n_train, profile.judge_epochs)
+
+
 def pretrained_locator(dataset: str = "rooms", obj: str = "window", profile: str | Profile | None = None,
                        device: torch.device | str = "cpu", progress: bool | None = None) -> ObjectLocator:
     """The locator of `obj` for an offline dataset at a profile: loaded from the store, or trained now."""
-    profile = _profile(profile)
-    config = LocatorConfig(dataset, obj, profile.image_size, profile.judge_n_train, profile.judge_epochs)
+    config = locator_config(dataset, obj, profile)
 
     def build(folder) -> ObjectLocator:
         state = store.load(folder / "locator.pt")
@@ -305,3 +310,80 @@ def pretrained_conditionals(models: list[tuple[str, bool]], data: ImageDataset, 
                      workers=workers, desc=f"training {len(missing)} models", progress=progress)
         print(f"trained {len(missing)} models in {time.perf_counter() - start:.0f} s (side by side)")
     return {m: _train_conditional(c, data, device, progress) for m, c in configs.items()}
+
+
+# ---- every stored model of the book, to train them up front (`make models`) -----------------------------------------
+CONDITIONAL_VARIANTS = [("dcgan", False), ("dcgan", True), ("fc", False), ("fc", True)]  # chapter 09's four models
+
+
+def conditional_training_set(profile: str | Profile | None = None) -> ImageDataset:
+    """The training digits of chapter 09's models at a profile: mnist5k's split (or MNIST's first 50,000)."""
+    from dcgan_lib.data import in_memory, load_mnist5k
+
+    sizes = chapter_sizes("conditional", _profile(profile))
+    if sizes["dataset"] == "mnist5k":
+        return load_mnist5k(32, int(sizes["n_train"]) or None, "train")
+    digits = [str(d) for d in range(10)]
+    return in_memory(load_dataset("mnist", 32, split="train", download=True), 50_000, class_names=digits)
+
+
+def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, dict]]:
+    """Every stored model the chapters ask for at a profile, as (label, zoo function, its keyword arguments), the
+    longest to train first: `make models` trains them up front, side by side, and the chapters then load them
+    (a model missing here is still trained by the chapter that asks for it, only not in parallel)."""
+    profile = _profile(profile)
+    faces = chapter_sizes("vector_arithmetic", profile)
+    face_sizes = {"image_size": int(faces["image_size"]), "epochs": int(faces["epochs"])}
+    jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "pretrained", {"name": "rooms"})]
+    jobs += [(f"faces DCGAN, seed {seed} (06)", "pretrained", {"name": "faces", "seed": seed, **face_sizes})
+             for seed in range(int(faces["n_generators"]))]
+    jobs += [(f"conditional {arch}, BN {'with' if affine else 'without'} scale/bias (09)", "_book_conditional",
+              {"arch": arch, "bn_affine": affine}) for arch, affine in CONDITIONAL_VARIANTS]
+    jobs += [("objects10 DCGAN (08)", "pretrained", {"name": "objects10"}),
+             ("hashing autoencoder (03)", "pretrained_autoencoder", {"dataset": "rooms"})]
+    judges = [("faces judge (06)", "faces", {"image_size": face_sizes["image_size"],
+                                             "epochs": int(faces["judge_epochs"])}),
+              ("rooms judge (02, 04, 05)", "rooms", {})]
+    jobs += [(label, "pretrained_judge", {"dataset": dataset_for(d, profile), **extra}) for label, d, extra in judges
+             if dataset_for(d, profile) in JUDGE_SPECS]
+    if dataset_for("rooms", profile) in JUDGE_SPECS:
+        jobs += [(f"{obj} locator (05)", "pretrained_locator", {"dataset": "rooms", "obj": obj})
+                 for obj in ("window", "lamp")]
+    return jobs
+
+
+def _book_conditional(arch: str, bn_affine: bool, profile: str | Profile | None = None,
+                      device: str | torch.device | None = None, progress: bool | None = None) -> TrainResult:
+    """One of chapter 09's models, on the training set the chapter gives it (`conditional_training_set`)."""
+    return pretrained_conditional(arch, conditional_training_set(profile), profile, bn_affine, device, progress)
+
+
+def train_book_model(function: str, kwargs: dict, profile: str | Profile | None = None,
+                     device: str | torch.device | None = "cpu", progress: bool | None = False) -> None:
+    """Load or train one entry of `book_models` (in a worker process of `make models`)."""
+    if function not in {"pretrained", "pretrained_judge", "pretrained_locator", "pretrained_autoencoder",
+                        "_book_conditional"}:
+        raise ValueError(f"{function!r} is not one of the zoo's model functions")
+    globals()[function](profile=profile, device=device, progress=progress, **kwargs)
+
+
+def is_book_model_stored(function: str, kwargs: dict, profile: str | Profile | None = None) -> bool:
+    """Whether the store holds the finished model of one entry of `book_models` (nothing is loaded)."""
+    kwargs = dict(kwargs)
+    if function == "pretrained":
+        name = kwargs.pop("name")
+        folder = run_dir_for(name, model_config(name, profile, **kwargs))
+    elif function == "pretrained_judge":
+        config = judge_config(kwargs.pop("dataset"), profile, **kwargs)
+        folder = store.artefact_dir("judges", config, salt=DATA_VERSION, label=config.dataset)
+    elif function == "pretrained_locator":
+        config = locator_config(kwargs["dataset"], kwargs["obj"], profile)
+        folder = store.artefact_dir("locators", config, salt=DATA_VERSION, label=f"{config.dataset}-{config.obj}")
+    elif function == "pretrained_autoencoder":
+        config = autoencoder_config(kwargs.pop("dataset"), profile, **kwargs)
+        folder = store.artefact_dir("autoencoders", config, salt=DATA_VERSION, label=config.dataset)
+    elif function == "_book_conditional":
+        folder = conditional_run_dir(conditional_config(kwargs["arch"], profile, kwargs["bn_affine"]))
+    else:
+        raise ValueError(f"{function!r} is not one of the zoo's model functions")
+    return store.is_finished(folder)

@@ -77,3 +77,43 @@ def test_the_fingerprint_covers_the_chapter_the_library_and_the_profile(tmp_path
 def test_a_missing_run_folder_is_refused_before_any_work(tmp_path, capsys):
     assert book_build.main(["--profile", "ci", "--run", str(tmp_path / "nope")]) == 2
     assert "No run folder" in capsys.readouterr().err
+
+
+def test_two_lanes_run_the_chapters_side_by_side_each_on_its_share_of_the_cores(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    monkeypatch.setattr(book_build.os, "cpu_count", lambda: 2)
+    root, out = tiny_book(tmp_path / "root"), tmp_path / "executed"
+    assert sorted(book_build.execute_chapters(root, out, "ci", lanes=2)) == ["01_first", "02_second"]
+    for name in ("01_first", "02_second"):
+        meta = json.loads((out / f"{name}.ipynb").read_text())["metadata"]["dcgan_book_build"]
+        assert meta["threads"] == 1 and meta["seconds"] > 0
+        assert book_build.previous_seconds(out / f"{name}.ipynb") == meta["seconds"]
+    assert book_build.previous_seconds(out / "nothing.ipynb") == 0.0
+
+
+def test_a_chapter_that_times_speed_runs_alone_with_every_core(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    monkeypatch.setattr(book_build.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(book_build, "RUNS_ALONE", frozenset({"01_first"}))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    root, out = tiny_book(tmp_path / "root"), tmp_path / "executed"
+    assert book_build.execute_chapters(root, out, "ci", lanes=2) == ["02_second", "01_first"]  # alone goes last
+    threads = {name: json.loads((out / f"{name}.ipynb").read_text())["metadata"]["dcgan_book_build"]["threads"]
+               for name in ("01_first", "02_second")}
+    assert threads == {"01_first": None, "02_second": 1}  # None: PyTorch's own choice, every core
+
+
+def test_a_failure_in_one_lane_lets_the_other_finish_and_stops_the_build(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root = tiny_book(tmp_path / "root", second_cell="raise ValueError('the judge is not good enough')")
+    out = tmp_path / "executed"
+    with pytest.raises(SystemExit):
+        book_build.execute_chapters(root, out, "ci", lanes=2)
+    assert "stopped in chapter 02_second, cell 3" in capsys.readouterr().err
+    assert (out / "01_first.ipynb").exists() and not (out / "02_second.ipynb").exists()
+
+
+def test_bad_lanes_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        book_build.main(["--profile", "ci", "--lanes", "0"])
+    assert "--lanes 0" in capsys.readouterr().err

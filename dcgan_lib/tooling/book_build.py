@@ -88,42 +88,125 @@ def failure_message(chapter: str, error: BaseException, failed_copy: Path, profi
             f"fix the cause (or just retry) and run `{again}` again to go on from {chapter}.")
 
 
-def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset()) -> list[str]:
-    """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names);
-    returns the names it ran."""
-    import papermill
+# Chapters that time training speed run alone, with every core: another chapter beside them would change the
+# figures they measure.
+RUNS_ALONE = frozenset({"10_training_at_scale"})
 
+
+def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
+                     lanes: int = 1) -> list[str]:
+    """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
+    `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
+    build's times; the results page last. Returns the names it ran."""
     out.mkdir(parents=True, exist_ok=True)
     library = library_digest()
     notebooks = toc_notebooks(root)
-    ran: list[str] = []
-    for i, notebook in enumerate(notebooks, 1):
+    numbered = {notebook: i for i, notebook in enumerate(notebooks, 1)}
+    todo = []
+    for notebook in notebooks:
+        i = numbered[notebook]
         if notebook.name in skip:
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: taken from the run", flush=True)
-            continue
-        executed, expected = out / notebook.name, fingerprint(notebook, profile, library)
-        # The results page gathers every chapter's records: run it again whenever a chapter ran.
-        if is_current(executed, expected) and not (ran and notebook.stem == "results"):
+        elif is_current(out / notebook.name, fingerprint(notebook, profile, library)) \
+                and notebook.stem != "results":
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: up to date, kept", flush=True)
-            continue
-        print(f"[{i}/{len(notebooks)}] {notebook.stem} at the {profile} profile ...", flush=True)
-        partial = out / f"{notebook.stem}.partial.ipynb"
-        start, load_before = time.time(), os.getloadavg()
-        try:
-            papermill.execute_notebook(str(notebook), str(partial), cwd=str(notebook.parent),
-                                       progress_bar=sys.stderr.isatty(), execution_timeout=None)
-        except (Exception, KeyboardInterrupt) as error:
-            print(failure_message(notebook.stem, error, partial, profile), file=sys.stderr, flush=True)
-            raise SystemExit(1) from None
-        nb = json.loads(partial.read_text())
-        nb["metadata"][FINGERPRINT_KEY] = {"fingerprint": expected, "profile": profile,
-                                           "load_avg_before": [round(x, 2) for x in load_before],
-                                           "load_avg_after": [round(x, 2) for x in os.getloadavg()]}
-        partial.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        partial.replace(executed)
-        ran.append(notebook.stem)
-        print(f"[{i}/{len(notebooks)}] {notebook.stem} done in {time.time() - start:.0f} s", flush=True)
+        else:
+            todo.append(notebook)
+    results_page = [n for n in todo if n.stem == "results"]
+    chapters = sorted((n for n in todo if n.stem != "results"),
+                      key=lambda n: (n.stem in RUNS_ALONE, -previous_seconds(out / n.name)))
+    ran = _run_in_lanes(chapters, out, profile, library, lanes, numbered)
+    # The results page gathers every chapter's records: run it again whenever a chapter ran.
+    results_page = results_page if ran or not results_page \
+        or not is_current(out / results_page[0].name, fingerprint(results_page[0], profile, library)) else []
+    if results_page:
+        ran += _run_in_lanes(results_page, out, profile, library, 1, numbered)
     return ran
+
+
+def previous_seconds(executed: Path) -> float:
+    """How long the last build's copy of a chapter took to execute (0 if there is none): the order of a build."""
+    try:
+        return float(json.loads(executed.read_text())["metadata"][FINGERPRINT_KEY].get("seconds", 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, lanes: int,
+                  numbered: dict[Path, int]) -> list[str]:
+    """Execute `notebooks` in that order, up to `lanes` at once, each chapter of RUNS_ALONE with nothing beside
+    it; after a failure no new chapter starts, the running ones finish, and the build stops."""
+    cpus = os.cpu_count() or 1
+    queue, running, ran, failed = list(notebooks), {}, [], []
+    while queue or running:
+        while queue and not failed and len(running) < max(1, lanes) \
+                and not any(n.stem in RUNS_ALONE for n in running):
+            alone = queue[0].stem in RUNS_ALONE
+            if alone and running:
+                break
+            notebook = queue.pop(0)
+            threads = None if alone or lanes <= 1 else max(1, cpus // lanes)  # None: all the cores
+            running[notebook] = _start(notebook, out, profile, fingerprint(notebook, profile, library), threads,
+                                       numbered[notebook], len(numbered))
+            if alone:
+                break
+        finished = _wait_any(running)
+        process, log, start = running.pop(finished)
+        log.close()
+        n = f"[{numbered[finished]}/{len(numbered)}]"
+        if process.returncode == 0:
+            ran.append(finished.stem)
+            print(f"{n} {finished.stem} done in {time.time() - start:.0f} s", flush=True)
+        else:
+            failed.append(finished)
+            print(Path(log.name).read_text()[-4000:], file=sys.stderr, flush=True)
+    if failed:
+        raise SystemExit(1)
+    return ran
+
+
+def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int | None, i: int, total: int):
+    """Start one chapter's execution in a child process (`--chapter`) on `threads` threads (None: as many as
+    PyTorch takes by itself), its output into <out>/<stem>.log."""
+    print(f"[{i}/{total}] {notebook.stem} at the {profile} profile"
+          + (f", {threads} thread{'s' if threads > 1 else ''} ..." if threads else " ..."), flush=True)
+    env = {**os.environ, "DCGAN_PROFILE": profile, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    log = open(out / f"{notebook.stem}.log", "w")
+    command = [sys.executable, "-m", "dcgan_lib.tooling.book_build", "--profile", profile,
+               "--chapter", str(notebook), "--executed", str(out), "--expected", expected]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT), log, time.time()
+
+
+def _wait_any(running: dict) -> Path:
+    """The first of the running chapters to finish (polled every half second)."""
+    while True:
+        for notebook, (process, _, _) in running.items():
+            if process.poll() is not None:
+                return notebook
+        time.sleep(0.5)
+
+
+def execute_chapter(notebook: Path, out: Path, profile: str, expected: str) -> None:
+    """Run one chapter with papermill (no cell timeout) into <out>/<name>, marked with its fingerprint, the load
+    average and its execution time; on failure say where and how to go on, keep the partial copy, exit 1."""
+    import papermill
+
+    partial = out / f"{notebook.stem}.partial.ipynb"
+    start, load_before = time.time(), os.getloadavg()
+    try:
+        papermill.execute_notebook(str(notebook), str(partial), cwd=str(notebook.parent),
+                                   progress_bar=sys.stderr.isatty(), execution_timeout=None)
+    except (Exception, KeyboardInterrupt) as error:
+        print(failure_message(notebook.stem, error, partial, profile), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    nb = json.loads(partial.read_text())
+    nb["metadata"][FINGERPRINT_KEY] = {"fingerprint": expected, "profile": profile,
+                                       "load_avg_before": [round(x, 2) for x in load_before],
+                                       "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+                                       "seconds": round(time.time() - start, 1),
+                                       "threads": int(os.environ.get("OMP_NUM_THREADS", 0)) or None}
+    partial.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    partial.replace(out / notebook.name)
 
 
 def render(root: Path, executed: list[Path], path_output: Path) -> int:
@@ -146,7 +229,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path-output", default=None,
                         help="folder whose _build/html receives the book (default: the repository root)")
     parser.add_argument("--run", default=None, help="a run folder whose executed chapters replace the book's")
+    parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
+                        help="chapters executed at once, each with its share of the cores (default: 2)")
+    parser.add_argument("--no-models", action="store_true",
+                        help="skip training the book's models up front (the chapters then train them)")
+    parser.add_argument("--chapter", help=argparse.SUPPRESS)   # a child process: execute this one chapter
+    parser.add_argument("--executed", help=argparse.SUPPRESS)
+    parser.add_argument("--expected", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.chapter:
+        execute_chapter(Path(args.chapter), Path(args.executed), args.profile, args.expected)
+        return 0
+    if args.lanes < 1:
+        parser.error(f"--lanes {args.lanes}: give a whole number of at least 1")
     root = book_dir().parent
     path_output = Path(args.path_output or root).resolve()
     executed = root / "_build" / "executed" / args.profile
@@ -160,8 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DCGAN_PROFILE"] = args.profile  # every chapter's parameters cell reads it
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the rendered pages
     start = time.time()
-    ran = execute_chapters(root, executed, args.profile, skip=frozenset(run))
-    print(f"executed {len(ran)} chapter(s) in {time.time() - start:.0f} s; rendering ...", flush=True)
+    if not args.no_models:
+        from dcgan_lib.tooling.book_models import prepare
+
+        prepare(args.profile)
+    ran = execute_chapters(root, executed, args.profile, skip=frozenset(run), lanes=args.lanes)
+    print(f"models and {len(ran)} chapter(s) in {time.time() - start:.0f} s; rendering ...", flush=True)
     status = render(root, [executed] + ([Path(args.run)] if run else []), path_output)
     if status == 0:
         print(f"The book: {path_output / '_build' / 'html' / 'index.html'}")

@@ -1,0 +1,69 @@
+"""Where a book build's time went: each chapter's execution time and the costliest cells of the whole build.
+
+Reads the executed notebooks of a build (`make book` writes them to _build/executed/book, with papermill's
+duration of every cell), and prints per chapter its wall time, the threads it ran on and the load average
+around it, then the top cells across the book with their first line. Several folders side by side compare two
+builds (e.g. one kept from before a change):
+
+    python benchmarks/book_profile.py _build/executed/book --top 10
+    python benchmarks/book_profile.py old/_build/executed/book _build/executed/book
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+FINGERPRINT_KEY = "dcgan_book_build"
+
+
+def cell_times(notebook: Path) -> list[tuple[float, int, str]]:
+    """(seconds, cell number, first line) of every executed code cell of a notebook."""
+    cells = json.loads(notebook.read_text())["cells"]
+    found = []
+    for i, cell in enumerate(cells, 1):
+        duration = cell.get("metadata", {}).get("papermill", {}).get("duration")
+        if cell["cell_type"] == "code" and duration is not None:
+            source = "".join(cell["source"]).strip().splitlines()
+            found.append((float(duration), i, source[0][:70] if source else ""))
+    return found
+
+
+def chapter_summary(notebook: Path) -> dict:
+    """A chapter's wall time (the build's record, else the sum of its cells), threads and load average."""
+    meta = json.loads(notebook.read_text())["metadata"].get(FINGERPRINT_KEY, {})
+    cells = cell_times(notebook)
+    return {"chapter": notebook.stem, "seconds": meta.get("seconds") or sum(c[0] for c in cells),
+            "threads": meta.get("threads"), "load_before": meta.get("load_avg_before"), "cells": cells}
+
+
+def _cell(summary: dict | None) -> str:
+    if summary is None:
+        return "–"
+    return f"{summary['seconds']:.0f} s" + (f" ({summary['threads']} thread)" if summary["threads"] else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the per-chapter table of each build folder, then its top cells."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="folders of executed notebooks")
+    parser.add_argument("--top", type=int, default=10, help="how many of the costliest cells to list")
+    args = parser.parse_args(argv)
+    builds = {folder: {s["chapter"]: s for s in map(chapter_summary, sorted(folder.glob("*.ipynb")))
+                       if not s["chapter"].endswith(".partial")} for folder in args.folders}
+    names = sorted({name for build in builds.values() for name in build})
+    print(f"{'chapter':34s}" + "".join(f"{str(f)[-28:]:>30s}" for f in builds))
+    for name in names:
+        print(f"{name:34s}" + "".join(f"{_cell(builds[f].get(name)):>30s}" for f in builds))
+    totals = (sum(s["seconds"] for s in build.values()) for build in builds.values())
+    print(f"{'sum of chapters':34s}" + "".join(f"{total:>28.0f} s" for total in totals))
+    for folder, build in builds.items():
+        top = sorted(((c[0], name, c[1], c[2]) for name, s in build.items() for c in s["cells"]), reverse=True)
+        print(f"\nthe {args.top} costliest cells of {folder}:")
+        for seconds, name, i, first in top[:args.top]:
+            print(f"  {seconds:7.0f} s  {name} cell {i}: {first}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""`make models` (dcgan_lib.tooling.book_models): every stored model of the book trained up front, side by side,
+under the keys the chapters ask for, so that a chapter executed afterwards trains nothing."""
+import papermill
+import pytest
+
+from dcgan_lib import zoo
+from dcgan_lib.core.paths import runs_dir
+from dcgan_lib.tooling import book_models
+from dcgan_lib.tooling.chapters import book_dir
+
+
+def stored_folders() -> set[str]:
+    return {str(p.parent.relative_to(runs_dir())) for p in runs_dir().glob("*/*/artefact.json")}
+
+
+def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    labels = [label for label, _, _ in zoo.book_models("ci")]
+    assert [label for label, _, _ in book_models.missing("ci")] == labels
+    took = book_models.prepare("ci", workers=2)
+    assert list(took) == labels and all(s > 0 for s in took.values())
+    assert book_models.missing("ci") == [] and book_models.prepare("ci") == {}
+    before = stored_folders()
+    assert len(before) == len(labels)
+    for chapter in ("06_vector_arithmetic", "09_conditional_nearest_neighbour"):  # the chapters with own sizes
+        papermill.execute_notebook(str(book_dir() / f"{chapter}.ipynb"), str(tmp_path / f"{chapter}.ipynb"),
+                                   cwd=str(book_dir()), progress_bar=False, parameters={"PROFILE": "ci"})
+    assert stored_folders() == before, stored_folders() - before
+
+
+def test_an_unknown_zoo_function_is_refused():
+    with pytest.raises(ValueError, match="not one of the zoo's model functions"):
+        zoo.train_book_model("load_dataset", {}, "ci")
+    with pytest.raises(ValueError, match="not one of the zoo's model functions"):
+        zoo.is_book_model_stored("load_dataset", {}, "ci")
+
+
+def test_the_list_names_every_chapter_model_at_each_profile():
+    for profile in ("ci", "book"):
+        jobs = zoo.book_models(profile)
+        assert len({label for label, _, _ in jobs}) == len(jobs)
+        assert sum("faces DCGAN" in label for label, _, _ in jobs) == zoo.chapter_sizes(
+            "vector_arithmetic", profile)["n_generators"]
+    assert all("judge" not in label and "locator" not in label for label, _, _ in zoo.book_models("full"))
