@@ -106,14 +106,41 @@ def test_a_chapter_that_times_speed_runs_alone_with_every_core(tmp_path, monkeyp
 def test_a_failure_in_one_lane_lets_the_other_finish_and_stops_the_build(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DCGAN_PROFILE", "ci")
     root = tiny_book(tmp_path / "root", second_cell="raise ValueError('the judge is not good enough')")
+    (root / "book" / "03_third.ipynb").write_text((root / "book" / "01_first.ipynb").read_text())
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
+                                   "      - file: book/02_second\n      - file: book/01_first\n"
+                                   "      - file: book/03_third\n")
     out = tmp_path / "executed"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit):  # 02 fails while 01 runs: 01 finishes, 03 is not started
         book_build.execute_chapters(root, out, "ci", lanes=2)
     assert "stopped in chapter 02_second, cell 3" in capsys.readouterr().err
     assert (out / "01_first.ipynb").exists() and not (out / "02_second.ipynb").exists()
+    assert not (out / "03_third.ipynb").exists()
 
 
 def test_bad_lanes_are_refused(capsys):
     with pytest.raises(SystemExit):
         book_build.main(["--profile", "ci", "--lanes", "0"])
     assert "--lanes 0" in capsys.readouterr().err
+
+
+def test_the_order_comes_from_the_last_build_else_from_the_recorded_times(tmp_path, monkeypatch):
+    from dcgan_lib.tooling import timings
+
+    monkeypatch.setattr(timings, "run_times", lambda: [
+        {"chapter": "02_second", "profile": "ci", "cache": "shared", "seconds": 30.0},
+        {"chapter": "02_second", "profile": "ci", "cache": "cold", "seconds": 90.0}])
+    assert book_build.expected_seconds(tmp_path / "02_second.ipynb", "ci") == 30.0   # a book build's record
+    assert book_build.expected_seconds(tmp_path / "02_second.ipynb", "book") == 0.0
+    assert book_build.expected_seconds(tmp_path / "01_first.ipynb", "ci") == 0.0
+
+
+def test_keep_going_executes_every_chapter_after_a_failure(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root = tiny_book(tmp_path / "root", second_cell="raise ValueError('the judge is not good enough')")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
+                                   "      - file: book/02_second\n      - file: book/01_first\n")
+    out = tmp_path / "executed"
+    with pytest.raises(SystemExit):
+        book_build.execute_chapters(root, out, "ci", keep_going=True)
+    assert (out / "01_first.ipynb").exists() and "failed: 02_second" in capsys.readouterr().err

@@ -94,10 +94,11 @@ RUNS_ALONE = frozenset({"10_training_at_scale"})
 
 
 def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
-                     lanes: int = 1) -> list[str]:
+                     lanes: int = 1, keep_going: bool = False) -> list[str]:
     """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
     `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
-    build's times; the results page last. Returns the names it ran."""
+    build's times; the results page last. A failure stops the build once the running chapters are done, or with
+    `keep_going` only once every chapter has run. Returns the names it ran."""
     out.mkdir(parents=True, exist_ok=True)
     library = library_digest()
     notebooks = toc_notebooks(root)
@@ -114,13 +115,13 @@ def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] =
             todo.append(notebook)
     results_page = [n for n in todo if n.stem == "results"]
     chapters = sorted((n for n in todo if n.stem != "results"),
-                      key=lambda n: (n.stem in RUNS_ALONE, -previous_seconds(out / n.name)))
-    ran = _run_in_lanes(chapters, out, profile, library, lanes, numbered)
+                      key=lambda n: (n.stem in RUNS_ALONE, -expected_seconds(out / n.name, profile)))
+    ran = _run_in_lanes(chapters, out, profile, library, lanes, numbered, keep_going)
     # The results page gathers every chapter's records: run it again whenever a chapter ran.
     results_page = results_page if ran or not results_page \
         or not is_current(out / results_page[0].name, fingerprint(results_page[0], profile, library)) else []
     if results_page:
-        ran += _run_in_lanes(results_page, out, profile, library, 1, numbered)
+        ran += _run_in_lanes(results_page, out, profile, library, 1, numbered, keep_going)
     return ran
 
 
@@ -132,14 +133,25 @@ def previous_seconds(executed: Path) -> float:
         return 0.0
 
 
+def expected_seconds(executed: Path, profile: str) -> float:
+    """How long a chapter is expected to take: the last build's time, else the recorded time of a book build
+    (`make book-times`, in dcgan_lib/tooling/run_times.json), else 0."""
+    from dcgan_lib.tooling.timings import run_times
+
+    recorded = [r["seconds"] for r in run_times() if r["chapter"] == executed.stem and r["profile"] == profile
+                and r.get("cache") == "shared"]
+    return previous_seconds(executed) or max(recorded, default=0.0)
+
+
 def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, lanes: int,
-                  numbered: dict[Path, int]) -> list[str]:
+                  numbered: dict[Path, int], keep_going: bool = False) -> list[str]:
     """Execute `notebooks` in that order, up to `lanes` at once, each chapter of RUNS_ALONE with nothing beside
-    it; after a failure no new chapter starts, the running ones finish, and the build stops."""
+    it; after a failure no new chapter starts (unless `keep_going`), the running ones finish, and the build
+    stops."""
     cpus = os.cpu_count() or 1
     queue, running, ran, failed = list(notebooks), {}, [], []
-    while queue or running:
-        while queue and not failed and len(running) < max(1, lanes) \
+    while running or (queue and (keep_going or not failed)):
+        while queue and (keep_going or not failed) and len(running) < max(1, lanes) \
                 and not any(n.stem in RUNS_ALONE for n in running):
             alone = queue[0].stem in RUNS_ALONE
             if alone and running:
@@ -161,6 +173,7 @@ def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, 
             failed.append(finished)
             print(Path(log.name).read_text()[-4000:], file=sys.stderr, flush=True)
     if failed:
+        print(f"failed: {', '.join(n.stem for n in failed)}", file=sys.stderr, flush=True)
         raise SystemExit(1)
     return ran
 
@@ -231,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default=None, help="a run folder whose executed chapters replace the book's")
     parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
                         help="chapters executed at once, each with its share of the cores (default: 2)")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="after a failing chapter, still execute the others (then exit 1)")
     parser.add_argument("--no-models", action="store_true",
                         help="skip training the book's models up front (the chapters then train them)")
     parser.add_argument("--chapter", help=argparse.SUPPRESS)   # a child process: execute this one chapter
@@ -255,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DCGAN_PROFILE"] = args.profile  # every chapter's parameters cell reads it
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the rendered pages
     start = time.time()
-    if not args.no_models:
+    if not (args.no_models or run):  # (with a run folder, its chapters need no models here)
         from dcgan_lib.tooling.book_models import prepare
 
         prepare(args.profile)
-    ran = execute_chapters(root, executed, args.profile, skip=frozenset(run), lanes=args.lanes)
+    ran = execute_chapters(root, executed, args.profile, skip=frozenset(run), lanes=args.lanes,
+                           keep_going=args.keep_going)
     print(f"models and {len(ran)} chapter(s) in {time.time() - start:.0f} s; rendering ...", flush=True)
     status = render(root, [executed] + ([Path(args.run)] if run else []), path_output)
     if status == 0:
