@@ -45,7 +45,7 @@ def test_chapters_run_once_and_a_changed_chapter_runs_again(tmp_path, monkeypatc
     assert book_build.execute_chapters(root, out, "ci") == []  # everything current: nothing runs
     tiny_book(root, second_cell="y = 1 + 2")
     assert book_build.execute_chapters(root, out, "ci") == ["02_second"]
-    assert book_build.execute_chapters(root, out, "book") == ["01_first", "02_second"]  # another profile
+    assert sorted(book_build.execute_chapters(root, out, "book")) == ["01_first", "02_second"]  # another profile
     assert "up to date, kept" in capsys.readouterr().out
 
 

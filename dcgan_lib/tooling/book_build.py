@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
-from dcgan_lib.tooling.chapters import book_dir
-
-FINGERPRINT_KEY = "dcgan_book_build"  # notebook metadata written by this module
+from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, book_dir
 
 
 def toc_notebooks(root: Path) -> list[Path]:

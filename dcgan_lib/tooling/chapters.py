@@ -6,6 +6,8 @@ from pathlib import Path
 
 from dcgan_lib.core.paths import repo_root
 
+FINGERPRINT_KEY = "dcgan_book_build"  # the metadata `make book` writes into each executed chapter
+
 
 def book_dir() -> Path:
     """The folder of the chapter notebooks (needs a checkout of the book's repository)."""

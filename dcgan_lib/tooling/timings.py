@@ -25,8 +25,7 @@ from typing import Iterator
 
 from dcgan_lib.core.paths import repo_root
 from dcgan_lib.core.profiles import PROFILE_NAMES
-from dcgan_lib.tooling.book_build import FINGERPRINT_KEY
-from dcgan_lib.tooling.chapters import chapters, resolve
+from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, chapters, resolve
 
 RUN_TIMES_FILE = Path(__file__).with_name("run_times.json")
 TABLE_FILE = "book/_run_times.md"  # the table the instructor's guide includes, regenerated with every update
