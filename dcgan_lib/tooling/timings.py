@@ -131,7 +131,8 @@ def markdown_table(records: list[dict] | None = None, stems: list[str] | None = 
         rows.append(f"| {stem} | " + " | ".join(cells) + " |")
     machines = sorted({f"{r['cpu_count']}-core CPU" if r["hardware"] == "cpu" else r["device"] for r in records})
     return ("\n".join(rows) + "\n\nMeasured each chapter alone from an empty cache, except * (in a book build, "
-            "reusing trained models); † on a busy machine (load above 1.5× its CPUs: slower than on a quiet one); "
+            "reusing trained models: `make book` trains them first, then runs two chapters at a time, one thread "
+            "each); † on a busy machine (load above 1.5× its CPUs: slower than on a quiet one); "
             "– not measured yet. Machines: " + (", ".join(machines) or "none yet") + ".\n")
 
 
