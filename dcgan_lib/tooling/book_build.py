@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DCGAN_PROFILE"] = args.profile  # every chapter's parameters cell reads it
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the rendered pages
     start = time.time()
-    if not (args.no_models or run):  # (with a run folder, its chapters need no models here)
+    if not (args.no_models or run):  # with --run, the chapters left to run train what they need
         from dcgan_lib.tooling.book_models import prepare
 
         prepare(args.profile)
