@@ -107,6 +107,8 @@ def test_a_failure_in_one_lane_lets_the_other_finish_and_stops_the_build(tmp_pat
     monkeypatch.setenv("DCGAN_PROFILE", "ci")
     root = tiny_book(tmp_path / "root", second_cell="raise ValueError('the judge is not good enough')")
     (root / "book" / "03_third.ipynb").write_text((root / "book" / "01_first.ipynb").read_text())
+    first = root / "book" / "01_first.ipynb"  # slow enough that 02 fails while it runs
+    first.write_text(first.read_text().replace("x = 1", "import time\\ntime.sleep(8)"))
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
                                    "      - file: book/02_second\n      - file: book/01_first\n"
                                    "      - file: book/03_third\n")
