@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lock lint test test-browser book models book-from book-times run-times references benchmark clean-book bad-input-tally
+.PHONY: venv lock lint test test-browser book models robustness book-from book-times run-times references benchmark clean-book bad-input-tally
 
 # requirements.txt says what the book needs; constraints.txt pins the exact versions (`make lock` renews it).
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -36,14 +36,21 @@ test-browser: venv
 	DCGAN_PROFILE=ci $(PY) -m pytest -m browser tests/browser
 
 # Train the book's models up front (side by side, one thread each), execute every chapter at the `book` profile,
-# two at a time, each in a plain papermill process with no cell timeout, then render the HTML into _build/html.
-# A failing cell stops the build; run it again to resume at that chapter.
+# two at a time, each in a plain papermill process with no cell timeout (a watchdog ends a chapter idle for 5 minutes
+# and runs it once more), then render the HTML into _build/html and list the claims that did not hold on this
+# build's models. An error stops the build (run it again to resume at that chapter); a claim does not, unless
+# STRICT=1. SEED=1 trains every model of the book from another seed, as another machine would.
 book: venv
-	$(PY) -m dcgan_lib.tooling.book_build --profile book
+	$(PY) -m dcgan_lib.tooling.book_build --profile book $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(STRICT)),--strict)
 
 # Only the first step of `make book`: every stored model the chapters ask for, trained side by side on a CPU.
 models: venv
-	$(PY) -m dcgan_lib.tooling.book_models --profile $(or $(PROFILE),book)
+	$(if $(SEED),DCGAN_SEED=$(SEED)) $(PY) -m dcgan_lib.tooling.book_models --profile $(or $(PROFILE),book)
+
+# After `make book SEED=0`, `SEED=1` and `SEED=2`: every claim per seed, in dcgan_lib/core/robustness.json (the
+# book's appendix "How robust is each claim" shows it; a claim is hard only where it held on every seed).
+robustness: venv
+	$(PY) -m dcgan_lib.tooling.robustness --seeds $(or $(SEEDS),0 1 2)
 
 # Render a run folder's executed notebooks (python -m dcgan_lib.tooling.run) in place of their chapters, without
 # executing them again; the other chapters are those of `make book` (executed if needed). E.g. RUN=runs/full.

@@ -13,6 +13,7 @@ import nbformat
 
 os.environ.setdefault("DCGAN_PROFILE", "ci")
 os.environ.setdefault("DCGAN_PROGRESS", "0")  # no progress widgets in the kernels nbval compares (nobody watches them)
+os.environ.setdefault("DCGAN_HEADLESS", "1")  # no live widgets either: nobody moves them, and they can hang a kernel
 REFERENCE_DIR = Path(__file__).parent / "tests" / "notebook_outputs"
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
 

@@ -52,7 +52,7 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
     facts = DATASET_SPECS[dataset]                     # channels and size follow the data the model learns
     config = TrainConfig(dataset=dataset, image_size=facts.native_size or profile.image_size, nc=facts.channels,
                          n_train=profile.n_train, ngf=profile.width, ndf=profile.width,
-                         batch_size=profile.batch_size, epochs=profile.epochs)
+                         batch_size=profile.batch_size, epochs=profile.epochs, seed=profile.seed)
     spec.pop("dataset", None)
     return replace(config, **{**spec, **overrides})
 
@@ -73,6 +73,13 @@ def pretrained(name: str, profile: str | Profile | None = None, device: str | to
         fit=lambda folder: train(config, folder, device=device, progress=progress,
                                  checkpoint_every=profile.checkpoint_every),
         salt=DATA_VERSION, label=name)
+
+
+def generator_seeds(n: int, profile: str | Profile | None = None) -> list[int]:
+    """The seeds of `n` independently trained generators at a profile: 0 .. n-1 at the book's seed 0, and a set
+    of their own at another book seed (seed s: n*s .. n*s + n-1), so that two seeds' builds share no model."""
+    start = _profile(profile).seed * n
+    return list(range(start, start + n))
 
 
 def _pretrained_in_worker(name: str, profile: Profile, overrides: dict) -> float:
@@ -207,7 +214,7 @@ def autoencoder_config(dataset: str = "rooms", profile: str | Profile | None = N
     profile = _profile(profile)
     sizes = chapter_sizes("deduplication", profile)
     config = AutoencoderConfig(dataset=dataset_for(dataset, profile), image_size=profile.image_size,
-                               n_train=int(sizes["ae_n_train"]), epochs=int(sizes["ae_epochs"]))
+                               n_train=int(sizes["ae_n_train"]), epochs=int(sizes["ae_epochs"]), seed=profile.seed)
     return replace(config, **overrides)
 
 
@@ -241,11 +248,12 @@ def pretrained_autoencoder(dataset: str = "rooms", profile: str | Profile | None
 def conditional_config(arch: str, profile: str | Profile | None = None, bn_affine: bool = True,
                        **overrides) -> ConditionalConfig:
     """The config of the chapter's conditional model `arch` ('dcgan' or 'fc') at a profile."""
-    sizes = chapter_sizes("conditional", _profile(profile))
+    profile = _profile(profile)
+    sizes = chapter_sizes("conditional", profile)
     config = ConditionalConfig(
         arch=arch, dataset=str(sizes["dataset"]), n_train=sizes.get("n_train") or None,
         width=int(sizes[f"{arch}_width"]), epochs=int(sizes[f"{arch}_epochs"]),
-        batch_size=int(sizes["batch_size"]), bn_affine=bn_affine)
+        batch_size=int(sizes["batch_size"]), bn_affine=bn_affine, seed=profile.seed)
     return replace(config, **overrides)
 
 
@@ -336,7 +344,7 @@ def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, di
     face_sizes = {"image_size": int(faces["image_size"]), "epochs": int(faces["epochs"])}
     jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "pretrained", {"name": "rooms"})]
     jobs += [(f"faces DCGAN, seed {seed} (06)", "pretrained", {"name": "faces", "seed": seed, **face_sizes})
-             for seed in range(int(faces["n_generators"]))]
+             for seed in generator_seeds(int(faces["n_generators"]), profile)]
     jobs += [(f"conditional {arch}, BN {'with' if affine else 'without'} scale/bias (09)", "_book_conditional",
               {"arch": arch, "bn_affine": affine}) for arch, affine in CONDITIONAL_VARIANTS]
     jobs += [("objects10 DCGAN (08)", "pretrained", {"name": "objects10"}),

@@ -146,3 +146,54 @@ def test_keep_going_executes_every_chapter_after_a_failure(tmp_path, monkeypatch
     with pytest.raises(SystemExit):
         book_build.execute_chapters(root, out, "ci", keep_going=True)
     assert (out / "01_first.ipynb").exists() and "failed: 02_second" in capsys.readouterr().err
+
+
+CLAIM_CELL = ("from dcgan_lib.core import results\n"
+              "results.claim('tiny', 'answer', 41, '>=', 42, PROFILE, statement='the answer is at least 42',\n"
+              "              hard=True)")
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_claim_that_does_not_hold_renders_the_book_and_fails_only_a_strict_build(tmp_path, monkeypatch, capsys,
+                                                                                   strict):
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    root = tiny_book(tmp_path / "root", second_cell=CLAIM_CELL)
+    rendered = []
+    monkeypatch.setattr(book_build, "book_dir", lambda: root / "book")
+    monkeypatch.setattr(book_build, "render", lambda root, executed, out: rendered.append(executed) or 0)
+    status = book_build.main(["--profile", "book", "--no-models", "--lanes", "1"] + (["--strict"] if strict else []))
+    out = capsys.readouterr().out
+    assert rendered and (root / "_build" / "executed" / "book" / "02_second.ipynb").exists()
+    assert "1 of 1 claims did not hold on this build's models (seed 0)" in out and "tiny/answer: 41 >= 42" in out
+    assert status == (1 if strict else 0)
+
+
+def test_another_seed_keeps_its_executed_chapters_and_claims_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    root = tiny_book(tmp_path / "root", second_cell=CLAIM_CELL)
+    monkeypatch.setattr(book_build, "book_dir", lambda: root / "book")
+    monkeypatch.setattr(book_build, "render", lambda root, executed, out: 0)
+    assert book_build.main(["--profile", "book", "--no-models", "--lanes", "1", "--seed", "2"]) == 0
+    assert (root / "_build" / "executed" / "book-seed2" / "02_second.ipynb").exists()
+    assert not (root / "_build" / "executed" / "book").exists()
+    assert (tmp_path / "runs" / "metrics-seed2" / "claims" / "tiny.json").exists()
+    assert "(seed 2)" in capsys.readouterr().out
+
+
+def test_a_cell_that_blocks_forever_is_ended_run_once_more_and_the_build_ends(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root = tiny_book(tmp_path / "root", second_cell="import time\ntime.sleep(10 ** 6)  # a kernel that never answers")
+    out = tmp_path / "executed"
+    with pytest.raises(SystemExit):
+        book_build.execute_chapters(root, out, "ci", idle_timeout=4)
+    err = capsys.readouterr().err
+    assert "02_second: its kernel and worker processes sat idle for 4 s" in err and "run once more" in err
+    assert "02_second hung twice" in err and "failed: 02_second" in err
+    assert (out / "01_first.ipynb").exists() and not (out / "02_second.ipynb").exists()
+
+
+def test_a_busy_cell_is_never_taken_for_a_hung_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_PROFILE", "ci")
+    root = tiny_book(tmp_path / "root", second_cell="import time\nend = time.time() + 10\nwhile time.time() < end:\n"
+                                                    "    sum(range(1000))")
+    assert book_build.execute_chapters(root, tmp_path / "executed", "ci", idle_timeout=4) == ["01_first", "02_second"]

@@ -24,7 +24,8 @@ def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_
     assert len(before) == len(labels)
     for chapter in ("06_vector_arithmetic", "09_conditional_nearest_neighbour"):  # the chapters with own sizes
         papermill.execute_notebook(str(book_dir() / f"{chapter}.ipynb"), str(tmp_path / f"{chapter}.ipynb"),
-                                   cwd=str(book_dir()), progress_bar=False, parameters={"PROFILE": "ci"})
+                                   cwd=str(book_dir()), progress_bar=False, parameters={"PROFILE": "ci"},
+                                   execution_timeout=900)  # a bound on every cell: a hung kernel fails the test
     assert stored_folders() == before, stored_folders() - before
 
 

@@ -28,6 +28,7 @@ class Profile:
     judge_epochs: int
     datasets: dict[str, str] = field(default_factory=dict)  # offline name -> dataset actually used at this scale
     checkpoint_every: int | None = None  # also checkpoint every k steps within an epoch (long epochs)
+    seed: int = 0            # the book's training seed: every generator (and the autoencoder) trains from it
 
 
 PROFILES: dict[str, Profile] = {
@@ -57,15 +58,29 @@ def full_smoke() -> bool:
     return os.environ.get("DCGAN_FULL_SMOKE", "0") == "1"
 
 
+def book_seed() -> int:
+    """The book's training seed, $DCGAN_SEED (what `make book SEED=1` and `book_build --seed` set), else 0.
+
+    Another seed trains every model of the book anew, as another machine would (the data sets stay the same):
+    the seed is part of each model's config, so the store keeps the models of different seeds apart."""
+    text = os.environ.get("DCGAN_SEED", "").strip() or "0"
+    if not text.isdigit():
+        raise ValueError(f"DCGAN_SEED={text!r} (make book SEED=..., book_build --seed ...): give a whole number of "
+                         f"at least 0, such as SEED=1; 0 trains the book's usual models.")
+    return int(text)
+
+
 def get_profile(name: str | None = None, **overrides) -> Profile:
-    """Return the named profile (default: $DCGAN_PROFILE or 'book'), optionally with some sizes overridden.
-    With DCGAN_FULL_SMOKE=1, 'full' keeps its datasets and code paths at the smoke run's sizes."""
+    """Return the named profile (default: $DCGAN_PROFILE or 'book') at the book's seed ($DCGAN_SEED), optionally
+    with some sizes overridden. With DCGAN_FULL_SMOKE=1, 'full' keeps its datasets and code paths at the smoke
+    run's sizes."""
     name = name or default_profile_name()
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}: choose one of {PROFILE_NAMES} "
                          f"(set the PROFILE parameter or the DCGAN_PROFILE environment variable).")
     profile = SMOKE if name == "full" and full_smoke() else PROFILES[name]
-    return replace(profile, **overrides) if overrides else profile
+    overrides = {"seed": book_seed(), **overrides}
+    return replace(profile, **overrides)
 
 
 def dataset_for(offline_name: str, profile: Profile) -> str:

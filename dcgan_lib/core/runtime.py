@@ -23,6 +23,21 @@ def show_progress(progress: bool | None = None) -> bool:
     return progress if progress is not None else os.environ.get("DCGAN_PROGRESS", "1") != "0"
 
 
+def live_widgets():
+    """The ipywidgets module where a person can move a live widget (Jupyter, Colab), else None: in a headless run
+    (the book's build and the tests set DCGAN_HEADLESS=1) nobody can, and live widgets can hang the kernel's
+    client (nbclient#312); also None without ipywidgets. A chapter then shows a static figure only."""
+    if os.environ.get("DCGAN_HEADLESS", "0") == "1":
+        print("a headless run (the book's build, the tests): the interactive version runs in Jupyter and Colab")
+        return None
+    try:
+        import ipywidgets
+    except ImportError:
+        print("install ipywidgets for the interactive version")
+        return None
+    return ipywidgets
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """The device to use: `device` if given, else cuda, then mps, then cpu."""
     if device is not None:

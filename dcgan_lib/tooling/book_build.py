@@ -3,6 +3,7 @@
     python -m dcgan_lib.tooling.book_build --profile book          # = make book; the HTML lands in _build/html
     python -m dcgan_lib.tooling.book_build --profile ci --path-output /tmp/site   # the browser test's build
     python -m dcgan_lib.tooling.book_build --run runs/full --path-output _build/book-from   # = make book-from RUN=...
+    python -m dcgan_lib.tooling.book_build --profile book --seed 1 --strict   # = make book SEED=1 STRICT=1
 
 Step 1 executes the chapters of `_toc.yml` in order, each alone with papermill and **no cell timeout**, so
 that training a model on a slow or busy machine can take as long as it needs. Each finished chapter is kept in
@@ -12,6 +13,13 @@ chapter where it stopped (and the trainer resumes a model from its last checkpoi
 notebooks in place of the chapters (`dcgan_lib.tooling.publish`) and has jupyter-book render them without executing.
 With `--run`, the notebooks of a run folder (`python -m dcgan_lib.tooling.run`, e.g. at the paper's scale) replace
 their chapters, and only the other chapters are executed.
+
+A claim that does not hold on this build's models does not stop the build (`dcgan_lib.core.results.claim`): the
+book renders, and the build ends by listing the claims that did not hold (exit 0, or 1 with `--strict` when a hard
+claim failed). An error that is not a claim stops it. A watchdog ends a chapter whose kernel (with its worker
+processes) sits idle with a cell unfinished for `--idle-timeout` seconds, and runs that chapter once more.
+`--seed` trains every model of the book from another seed (`DCGAN_SEED`); its chapters are kept in
+`_build/executed/<profile>-seed<s>/` and its figures in the store's `metrics-seed<s>/`.
 """
 from __future__ import annotations
 
@@ -22,10 +30,13 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
 from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, book_dir
+from dcgan_lib.tooling.watchdog import IdleWatch
 
 
 def toc_notebooks(root: Path) -> list[Path]:
@@ -53,9 +64,15 @@ def library_digest() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(notebook: Path, profile: str, library: str) -> str:
-    """What an executed copy must match to be reused: the chapter's file, the library and the profile."""
-    return hashlib.sha256(notebook.read_bytes() + library.encode() + profile.encode()).hexdigest()
+def fingerprint(notebook: Path, profile: str, library: str, seed: int = 0) -> str:
+    """What an executed copy must match to be reused: the chapter's file, the library, the profile and the seed."""
+    salt = profile.encode() + (f"seed{seed}".encode() if seed else b"")
+    return hashlib.sha256(notebook.read_bytes() + library.encode() + salt).hexdigest()
+
+
+def executed_dir(root: Path, profile: str, seed: int = 0) -> Path:
+    """Where a build keeps its executed chapters: _build/executed/<profile>, or <profile>-seed<s> for another seed."""
+    return root / "_build" / "executed" / (profile if seed == 0 else f"{profile}-seed{seed}")
 
 
 def is_current(executed: Path, expected: str) -> bool:
@@ -86,17 +103,27 @@ def failure_message(chapter: str, error: BaseException, failed_copy: Path, profi
             f"fix the cause (or just retry) and run `{again}` again to go on from {chapter}.")
 
 
+class ChapterHung(RuntimeError):
+    """A chapter's kernel sat idle with a cell unfinished for longer than the watchdog allows."""
+
+
+# Pages that gather what the chapters recorded (their figures and claims, and the committed robustness table):
+# executed in every build, after the chapters, in a few seconds.
+GATHERING_PAGES = frozenset({"results", "robustness"})
+
 # Chapters that time training speed run alone, with every core: another chapter beside them would change the
 # figures they measure.
 RUNS_ALONE = frozenset({"10_training_at_scale"})
 
 
 def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
-                     lanes: int = 1, keep_going: bool = False) -> list[str]:
+                     lanes: int = 1, keep_going: bool = False, seed: int = 0,
+                     idle_timeout: float = 600.0) -> list[str]:
     """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
     `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
     build's times; the results page last. A failure stops the build once the running chapters are done, or with
-    `keep_going` only once every chapter has run. Returns the names it ran."""
+    `keep_going` only once every chapter has run; a chapter idle for `idle_timeout` seconds is ended and run once
+    more. Returns the names it ran."""
     out.mkdir(parents=True, exist_ok=True)
     library = library_digest()
     notebooks = toc_notebooks(root)
@@ -106,21 +133,18 @@ def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] =
         i = numbered[notebook]
         if notebook.name in skip:
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: taken from the run", flush=True)
-        elif is_current(out / notebook.name, fingerprint(notebook, profile, library)) \
-                and notebook.stem != "results":
+        elif is_current(out / notebook.name, fingerprint(notebook, profile, library, seed)) \
+                and notebook.stem not in GATHERING_PAGES:
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: up to date, kept", flush=True)
         else:
             todo.append(notebook)
-    results_page = [n for n in todo if n.stem == "results"]
-    chapters = sorted((n for n in todo if n.stem != "results"),
+    gathering = [n for n in todo if n.stem in GATHERING_PAGES]
+    chapters = sorted((n for n in todo if n.stem not in GATHERING_PAGES),
                       key=lambda n: (n.stem in RUNS_ALONE, -expected_seconds(out / n.name, profile)))
-    ran = _run_in_lanes(chapters, out, profile, library, lanes, numbered, keep_going)
-    # The results page gathers every chapter's records: run it again whenever a chapter ran.
-    results_page = results_page if ran or not results_page \
-        or not is_current(out / results_page[0].name, fingerprint(results_page[0], profile, library)) else []
-    if results_page:
-        ran += _run_in_lanes(results_page, out, profile, library, 1, numbered, keep_going)
-    return ran
+    lane = dict(profile=profile, library=library, numbered=numbered, keep_going=keep_going, seed=seed,
+                idle_timeout=idle_timeout)
+    ran = _run_in_lanes(chapters, out, lanes=lanes, **lane)
+    return ran + _run_in_lanes(gathering, out, lanes=1, **lane)
 
 
 def previous_seconds(executed: Path) -> float:
@@ -142,12 +166,13 @@ def expected_seconds(executed: Path, profile: str) -> float:
 
 
 def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, lanes: int,
-                  numbered: dict[Path, int], keep_going: bool = False) -> list[str]:
+                  numbered: dict[Path, int], keep_going: bool = False, seed: int = 0,
+                  idle_timeout: float = 600.0) -> list[str]:
     """Execute `notebooks` in that order, up to `lanes` at once, each chapter of RUNS_ALONE with nothing beside
     it; after a failure no new chapter starts (unless `keep_going`), the running ones finish, and the build
-    stops."""
+    stops. A chapter idle for `idle_timeout` seconds is ended and runs once more, at the head of the queue."""
     cpus = os.cpu_count() or 1
-    queue, running, ran, failed = list(notebooks), {}, [], []
+    queue, running, ran, failed, retried = list(notebooks), {}, [], [], set()
     while running or (queue and (keep_going or not failed)):
         while queue and (keep_going or not failed) and len(running) < max(1, lanes) \
                 and not any(n.stem in RUNS_ALONE for n in running):
@@ -156,27 +181,53 @@ def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, 
                 break
             notebook = queue.pop(0)
             threads = None if alone or lanes <= 1 else max(1, cpus // lanes)  # None: all the cores
-            running[notebook] = _start(notebook, out, profile, fingerprint(notebook, profile, library), threads,
-                                       numbered[notebook], len(numbered))
+            running[notebook] = _start(notebook, out, profile, fingerprint(notebook, profile, library, seed),
+                                       threads, numbered[notebook], len(numbered))
             if alone:
                 break
-        finished = _wait_any(running)
-        process, log, start = running.pop(finished)
-        log.close()
+        finished, hung = _wait_any(running, idle_timeout)
+        job = running.pop(finished)
+        job.log.close()
         n = f"[{numbered[finished]}/{len(numbered)}]"
-        if process.returncode == 0:
+        if hung:
+            with open(job.log.name, "a") as log:
+                log.write(f"\n{ChapterHung(_hung_message(idle_timeout))}\n")
+        if hung and finished not in retried:
+            retried.add(finished)
+            print(f"{n} {finished.stem}: {_hung_message(idle_timeout)}; ended, and run once more", file=sys.stderr,
+                  flush=True)
+            queue.insert(0, finished)
+        elif job.process.returncode == 0 and not hung:
             ran.append(finished.stem)
-            print(f"{n} {finished.stem} done in {time.time() - start:.0f} s", flush=True)
+            print(f"{n} {finished.stem} done in {time.time() - job.start:.0f} s", flush=True)
         else:
             failed.append(finished)
-            print(Path(log.name).read_text()[-4000:], file=sys.stderr, flush=True)
+            print(Path(job.log.name).read_text()[-4000:], file=sys.stderr, flush=True)
+            if hung:
+                print(f"{n} {finished.stem} hung twice: {_hung_message(idle_timeout)}. Its notebook as far as it "
+                      f"ran is not kept; run the chapter in Jupyter to see the cell that waits.", file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(n.stem for n in failed)}", file=sys.stderr, flush=True)
         raise SystemExit(1)
     return ran
 
 
-def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int | None, i: int, total: int):
+def _hung_message(idle_timeout: float) -> str:
+    return (f"its kernel and worker processes sat idle for {idle_timeout:.0f} s with a cell unfinished (a hung "
+            f"kernel; --idle-timeout sets the limit)")
+
+
+@dataclass
+class _Job:
+    """A chapter executing in a child process, its log and the watchdog on its process tree."""
+
+    process: subprocess.Popen
+    log: IO[str]
+    start: float
+    watch: IdleWatch
+
+
+def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int | None, i: int, total: int) -> _Job:
     """Start one chapter's execution in a child process (`--chapter`) on `threads` threads (None: as many as
     PyTorch takes by itself), its output into <out>/<stem>.log."""
     print(f"[{i}/{total}] {notebook.stem} at the {profile} profile"
@@ -185,15 +236,25 @@ def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int 
     log = open(out / f"{notebook.stem}.log", "w")
     command = [sys.executable, "-m", "dcgan_lib.tooling.book_build", "--profile", profile,
                "--chapter", str(notebook), "--executed", str(out), "--expected", expected]
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT), log, time.time()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return _Job(process, log, time.time(), IdleWatch(process.pid))
 
 
-def _wait_any(running: dict) -> Path:
-    """The first of the running chapters to finish (polled every half second)."""
+def _wait_any(running: dict[Path, _Job], idle_timeout: float) -> tuple[Path, bool]:
+    """(the first running chapter to finish, whether the watchdog ended it): polled every half second, each
+    chapter's process tree checked for idleness every few seconds."""
+    last_check, check_every = time.monotonic(), min(5.0, idle_timeout / 3)
     while True:
-        for notebook, (process, _, _) in running.items():
-            if process.poll() is not None:
-                return notebook
+        for notebook, job in running.items():
+            if job.process.poll() is not None:
+                return notebook, False
+        if time.monotonic() - last_check >= check_every:
+            last_check = time.monotonic()
+            for notebook, job in running.items():
+                if job.watch.idle_seconds() > idle_timeout:
+                    job.watch.kill()
+                    job.process.wait()
+                    return notebook, True
         time.sleep(0.5)
 
 
@@ -233,6 +294,38 @@ def render(root: Path, executed: list[Path], path_output: Path) -> int:
     return subprocess.run(command).returncode
 
 
+def _whole(option: str, minimum: int, number: type = int):
+    """An argparse type: a number of at least `minimum`, or an error that names the option and the fix."""
+    def parse(text: str):
+        try:
+            value = number(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{option} {text}: give a number of at least {minimum}")
+        return value
+    return parse
+
+
+def claims_summary(profile: str, seed: int, strict: bool) -> tuple[str, bool]:
+    """(what the build says of its claims at the end, whether `--strict` fails it): the claims that did not hold
+    on this build's models, the hard ones apart."""
+    from dcgan_lib.core.results import failed_claims, is_hard
+
+    failed, judged = failed_claims(profile, seed)
+    hard = [c for c in failed if is_hard(c)]
+    if not failed:
+        return f"All {judged} claims held on this build's models (seed {seed}).", False
+    lines = [f"{len(failed)} of {judged} claims did not hold on this build's models (seed {seed}); "
+             f"{len(hard)} of them hard claims:"]
+    lines += [f"  {'hard   ' if is_hard(c) else 'verdict'} {c['chapter']}/{c['name']}: {c['value']:.4g} {c['op']} "
+              f"{c['bar']:.4g} missed ({c['statement']})" for c in failed]
+    if hard:
+        lines.append("A hard claim held on every seed tried in the robustness table: one that fails here is news; "
+                     "see the chapter's page" + ("" if strict else " (--strict or STRICT=1 makes this an error)."))
+    return "\n".join(lines), strict and bool(hard)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.book_build", description=__doc__.splitlines()[0])
@@ -240,8 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path-output", default=None,
                         help="folder whose _build/html receives the book (default: the repository root)")
     parser.add_argument("--run", default=None, help="a run folder whose executed chapters replace the book's")
-    parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
+    parser.add_argument("--lanes", type=_whole("--lanes", 1), default=min(2, os.cpu_count() or 1),
                         help="chapters executed at once, each with its share of the cores (default: 2)")
+    parser.add_argument("--seed", type=_whole("--seed (make book SEED=...)", 0), default=None,
+                        help="train every model of the book from this seed (default: $DCGAN_SEED, else 0)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a hard claim did not hold on this build's models (make book STRICT=1)")
+    parser.add_argument("--idle-timeout", type=_whole("--idle-timeout", 30, float), default=300.0,
+                        help="seconds a chapter may sit idle with a cell unfinished before it is ended and run once "
+                             "more (default: 300)")
     parser.add_argument("--keep-going", action="store_true",
                         help="after a failing chapter, still execute the others (then exit 1)")
     parser.add_argument("--no-models", action="store_true",
@@ -253,11 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.chapter:
         execute_chapter(Path(args.chapter), Path(args.executed), args.profile, args.expected)
         return 0
-    if args.lanes < 1:
-        parser.error(f"--lanes {args.lanes}: give a whole number of at least 1")
+    if args.seed is not None:
+        os.environ["DCGAN_SEED"] = str(args.seed)   # every chapter, and every worker, trains from it
+    from dcgan_lib.core.profiles import book_seed
+
+    seed = book_seed()
     root = book_dir().parent
     path_output = Path(args.path_output or root).resolve()
-    executed = root / "_build" / "executed" / args.profile
+    executed = executed_dir(root, args.profile, seed)
     from dcgan_lib.tooling.publish import executed_notebooks
 
     try:
@@ -267,13 +370,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["DCGAN_PROFILE"] = args.profile  # every chapter's parameters cell reads it
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the rendered pages
+    os.environ["DCGAN_HEADLESS"] = "1"  # no live widgets: nobody can move them, and they can hang the kernel
     start = time.time()
     if not (args.no_models or run):  # with --run, the chapters left to run train what they need
         from dcgan_lib.tooling.book_models import prepare
 
         prepare(args.profile)
     ran = execute_chapters(root, executed, args.profile, skip=frozenset(run), lanes=args.lanes,
-                           keep_going=args.keep_going)
+                           keep_going=args.keep_going, seed=seed, idle_timeout=args.idle_timeout)
     print(f"models and {len(ran)} chapter(s) in {time.time() - start:.0f} s; rendering ...", flush=True)
     status = render(root, [executed] + ([Path(args.run)] if run else []), path_output)
     if status == 0:
@@ -281,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("jupyter-book could not render the executed chapters (see its messages above); the chapters "
               f"stay executed in {executed}, so running the build again only renders.", file=sys.stderr)
-    return status
+    summary, strict_failure = claims_summary(args.profile, seed, args.strict)
+    print(summary, flush=True)
+    return status or int(strict_failure)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ then load them. On a GPU they train one after the other. A model already stored 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -60,9 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="book")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--list", action="store_true", help="list the models and whether each is stored")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="train the models from this seed (default: $DCGAN_SEED, else 0), as make models SEED=1")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers {args.workers}: give a whole number of at least 1")
+    if args.seed is not None:
+        if args.seed < 0:
+            parser.error(f"--seed {args.seed}: give a whole number of at least 0")
+        os.environ["DCGAN_SEED"] = str(args.seed)   # the workers read it through get_profile
     if args.list:
         from dcgan_lib import zoo
 

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["DCGAN_RUNS_DIR"] = str(out / "runs")
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the executed notebooks
+    os.environ.setdefault("DCGAN_HEADLESS", "1")  # no live widgets: nobody moves them, and they can hang a kernel
     if args.data_dir:
         os.environ["DCGAN_REAL_DATA"] = str(Path(args.data_dir).resolve())
     for i, notebook in enumerate(notebooks, 1):

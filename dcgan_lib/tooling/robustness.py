@@ -1,0 +1,95 @@
+"""The robustness table: every claim of the book, per seed of its models, from the builds' recorded claims.
+
+    make book SEED=1 STRICT=1                                 # a build of the book trained from seed 1 (likewise 0, 2)
+    python -m dcgan_lib.tooling.robustness --seeds 0 1 2      # = make robustness: the table, from their records
+
+Another CPU, thread count or seed trains another generator, and a claim about *a trained DCGAN* must hold for
+any of them. This reads each seed's recorded claims (the store's metrics/ or metrics-seed<s>/ folder), writes
+the committed record `dcgan_lib/core/robustness.json` (the appendix *How robust is each claim* shows it, and
+`results.claim` reads it to tell a hard claim from a verdict), and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+from dcgan_lib.core import results
+
+
+def collect(seeds: list[int], profile: str = "book", builds: dict | None = None) -> dict:
+    """The record: for each claim judged at `profile` in any seed's build, its value, bar and verdict per seed."""
+    claims: dict[str, dict] = {}
+    for seed in seeds:
+        for c in results.load_claims(seed=seed):
+            if c["profile"] != profile or not c["judged"]:
+                continue
+            entry = claims.setdefault(f"{c['chapter']}/{c['name']}", {
+                "chapter": c["chapter"], "name": c["name"], "statement": c["statement"], "op": c["op"],
+                "was": c.get("was"), "seeds": {}})
+            entry["seeds"][str(seed)] = {"value": c["value"], "bar": c["bar"], "holds": c["holds"]}
+    for entry in claims.values():
+        runs = entry["seeds"].values()
+        entry["held"] = sum(r["holds"] for r in runs)
+        entry["kind"] = "hard" if len(runs) >= results.MIN_SEEDS and entry["held"] == len(runs) else "verdict"
+    return {"profile": profile, "seeds": seeds, "machine": machine(), "written": time.strftime("%Y-%m-%d"),
+            "builds": builds or {}, "claims": dict(sorted(claims.items()))}
+
+
+def machine() -> str:
+    """The CPU the builds ran on (the same seed trains another generator on another CPU)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def table(record: dict) -> str:
+    """The record as a Markdown table: a row per claim, a column per seed, the bar, held on k of n, the kind."""
+    seeds = [str(s) for s in record["seeds"]]
+    rows = ["| claim | bar | " + " | ".join(f"seed {s}" for s in seeds) + " | held | kind |",
+            "|---|---|" + "---|" * len(seeds) + "---|---|"]
+    for key, c in record["claims"].items():
+        bars = {f"{r['bar']:.4g}" for r in c["seeds"].values()}
+        bar = f"{c['op']} {bars.pop()}" if len(bars) == 1 else f"{c['op']} a measured control"
+        if c.get("was"):
+            bar += f" (was {c['was']})"
+        cells = []
+        for s in seeds:
+            r = c["seeds"].get(s)
+            cells.append("–" if r is None else f"{r['value']:.4g}" + ("" if r["holds"] else " ✗"))
+        rows.append(f"| {key}: {c['statement']} | {bar} | " + " | ".join(cells)
+                    + f" | {c['held']} of {len(c['seeds'])} | {c['kind']} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.robustness",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the builds' seeds (default 0 1 2)")
+    parser.add_argument("--profile", default="book")
+    parser.add_argument("--builds", default=None,
+                        help="a JSON file of each build's wall time and load, {seed: {...}}, kept in the record")
+    parser.add_argument("--print-only", action="store_true", help="print the table; do not write the record")
+    args = parser.parse_args(argv)
+    if any(s < 0 for s in args.seeds):
+        parser.error(f"--seeds {args.seeds}: give whole numbers of at least 0")
+    builds = json.loads(open(args.builds).read()) if args.builds else None
+    record = collect(args.seeds, args.profile, builds)
+    if not record["claims"]:
+        print(f"No claims recorded at the {args.profile} profile for seeds {args.seeds}: run `make book SEED=s` "
+              f"for each first.", file=sys.stderr)
+        return 1
+    print(table(record))
+    if not args.print_only:
+        results.ROBUSTNESS_FILE.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        print(f"written: {results.ROBUSTNESS_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
