@@ -218,10 +218,10 @@ BAD_INPUTS = [
         DatasetError, "CIFAR-10 file .*data_batch_1 not found.*download=True"),
     Bad("LSUN without lmdb", _lsun_without_lmdb, DatasetError, "pip install lmdb"),
     Bad("an image folder that does not exist", lambda tmp: load_dataset("folder", 32, data_dir=tmp / "absent"),
-        DatasetError, "missing or empty"),
+        DatasetError, "does not exist"),
     Bad("an image folder without images",
         lambda tmp: (tmp.joinpath("x", "class_a").mkdir(parents=True), load_dataset("folder", 32, data_dir=tmp / "x")),
-        DatasetError, "^(?!.*download).*readable images"),                    # not download=True: the wrong fix
+        DatasetError, "^(?!.*download).*no images found"),                    # not download=True: the wrong fix
     Bad("the test split of a folder without one",
         lambda tmp: load_dataset("folder", 32, split="test", data_dir=_image_folder(tmp / "images")),
         DatasetError, "no held-out images.*training images again.*test"),

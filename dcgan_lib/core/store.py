@@ -230,6 +230,38 @@ def _claimed(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class RunInUse(RuntimeError):
+    """Another process is writing into a run folder."""
+
+
+@contextmanager
+def sole_writer(folder: Path) -> Iterator[None]:
+    """Hold <folder>/writer.lock, with this process's id in it, while a run writes into the folder: a second
+    process is refused at once, naming the holder, instead of mixing its checkpoints with the first one's (where
+    the platform has no flock, Windows, no lock)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "writer.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise RunInUse(f"{folder} is in use: process {holder} is training into it. Wait for it to finish, or "
+                           f"choose another folder (dcgan-train --out).") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def save_weights(module: torch.nn.Module, path: str | Path, **extra: Any) -> None:
     """Save a module's weights (on the CPU) with plain extra values (sizes, scores) atomically."""
     save_atomic({"weights": {k: v.detach().cpu() for k, v in module.state_dict().items()}, **extra}, path)

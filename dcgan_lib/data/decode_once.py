@@ -8,7 +8,6 @@ at 64×64 is 2.5 GB; LSUN's three million bedrooms are 37 GB, so the free space 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from dcgan_lib.core.paths import data_dir as default_data_dir
 from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.core.runtime import show_progress
 from dcgan_lib.data.datasets import load_dataset
+from dcgan_lib.data.folders import folder_fingerprint
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset, to_uint8
 
 DECODED_VERSION = 1      # bump when the preprocessing changes, so old decoded files are not reused
@@ -42,17 +42,9 @@ class DecodedSpec:
 
 
 def source_fingerprint(root: Path) -> str:
-    """A hash of the names, sizes and modification times of `root`'s entries and of its sub-folders' entries'
-    folders: adding, removing or renaming images changes it (a file rewritten in place under the same name,
-    two levels down, does not; delete the decoded folder then)."""
-    entries = []
-    for path in sorted(root.iterdir()) if root.is_dir() else []:
-        stat = path.stat()
-        entries.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
-        if path.is_dir():
-            entries += [f"{path.name}/{sub.name}:{sub.stat().st_mtime_ns}" for sub in sorted(path.iterdir())
-                        if sub.is_dir()]
-    return hashlib.sha1("\n".join(entries).encode()).hexdigest()[:16]
+    """A hash of the path, size and modification time of every file under `root` at any depth
+    (`folders.folder_fingerprint`): adding, removing, renaming or rewriting any image changes it."""
+    return folder_fingerprint(root) if root.is_dir() else "missing"
 
 
 def decoded(name: str, image_size: int, n: int | None = None, split: str = "train",

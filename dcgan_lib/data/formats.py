@@ -47,12 +47,13 @@ def _open_rgb(path: str) -> Image.Image:
 
 
 class FileImages(torch.utils.data.Dataset):
-    """(transform(image), label) pairs from image files, opened with `loader` (PIL by default)."""
+    """(transform(image), label) pairs from image files, opened with `loader` (PIL by default); `classes` names
+    the labels (a folder's class folders)."""
 
     def __init__(self, paths: Sequence[Path], labels: Sequence[int], transform: Callable | None = None,
-                 loader: Callable[[str], Image.Image] | None = None):
+                 loader: Callable[[str], Image.Image] | None = None, classes: Sequence[str] | None = None):
         self.paths, self.labels, self.transform = list(paths), list(labels), transform
-        self.loader = loader or _open_rgb
+        self.loader, self.classes = loader or _open_rgb, list(classes) if classes else None
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -11,6 +11,7 @@ from PIL import Image
 from torch import Tensor
 
 from dcgan_lib.core.paths import real_data_root
+from dcgan_lib.data.folders import HELD_OUT_FOLDERS, FolderScan, open_image, scan_folder
 from dcgan_lib.data.formats import (
     ArrayImages,
     FileImages,
@@ -25,12 +26,16 @@ from dcgan_lib.data.specs import DATASET_SPECS
 
 
 class TorchvisionImages(torch.utils.data.Dataset):
-    """(image float32 [C, H, W] in [-1, 1], label int) pairs from a torchvision dataset, first `n` items only."""
+    """(image float32 [C, H, W] in [-1, 1], label int) pairs from a torchvision dataset; with `n`, a fixed random
+    subset of n items (the same on every call and machine, in file order): the first n of a folder sorted by
+    class would all be of its first classes."""
 
     def __init__(self, name: str, base: torch.utils.data.Dataset, image_size: int, channels: int,
                  n: int | None = None):
         self.name, self.base, self.image_size, self.channels = name, base, image_size, channels
         self.n = len(base) if n is None else n
+        self.index = None if self.n >= len(base) else \
+            torch.randperm(len(base), generator=torch.Generator().manual_seed(0))[:self.n].sort().values.tolist()
 
     def __len__(self) -> int:
         return self.n
@@ -38,7 +43,7 @@ class TorchvisionImages(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
         if not 0 <= i < self.n:
             raise IndexError(f"index {i} out of range for {self.n} images")
-        image, target = self.base[i]
+        image, target = self.base[i if self.index is None else self.index[i]]
         if isinstance(target, Tensor):
             target = target.reshape(-1)[0] if target.numel() else 0
         return image, int(target) if target is not None else 0
@@ -57,20 +62,19 @@ def paper_transform(image_size: int, channels: int) -> Callable:
 
 
 class _ImageLoader:
-    """Open an image file as an RGB PIL image, raising DatasetError (naming the file) if it cannot be read or
-    is so small that it would be blown up more than twice to the training size (a picklable callable, so that
-    DataLoader workers can use it)."""
+    """Open an image file as an 8-bit RGB PIL image in any mode (`folders.open_image`), raising DatasetError
+    (naming the file) if it cannot be read or is so small that it would be blown up more than twice to the
+    training size (a picklable callable, so that DataLoader workers can use it)."""
 
     def __init__(self, image_size: int = 0):
         self.min_side = image_size // 2
 
     def __call__(self, path: str) -> Image.Image:
         try:
-            with open(path, "rb") as f:
-                image = Image.open(f).convert("RGB")
+            image = open_image(path)
         except Exception as err:      # PIL raises several error types for broken files
-            raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry.") \
-                from None
+            raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry "
+                               f"(dcgan-data check lists every unreadable file).") from None
         if min(image.size) < self.min_side:
             raise DatasetError(f"image file {path} is {image.size[0]}×{image.size[1]} pixels: it would be blown up "
                                f"more than twice to {2 * self.min_side}×{2 * self.min_side}. Remove it, or load the "
@@ -78,29 +82,35 @@ class _ImageLoader:
         return image
 
 
-
-
 def _is_empty(root: Path) -> bool:
     return not root.is_dir() or not any(root.iterdir())
 
 
-def _folder_split(root: Path, split: str) -> Path:
-    """The folder of `split` in a user's image folder: <root>/train and <root>/test (or val) when they exist;
-    a folder without them is a training set only, so asking it for held-out images is an error (never the
-    training images again)."""
-    held_out = next((root / sub for sub in ("test", "val") if (root / sub).is_dir()), None)
+def folder_split(root: Path, split: str) -> FolderScan:
+    """The images of `split` in a user's folder (flat, in class folders, nested; junk skipped and counted):
+    <root>/train and <root>/test (or val) when they exist. A folder without them is a training set only, so
+    asking it for held-out images is an error (never the training images again)."""
+    if not root.is_dir():
+        raise DatasetError(f"the folder dataset needs a folder of images, but {root} "
+                           f"{'is a file' if root.exists() else 'does not exist'}: pass the folder that holds your "
+                           f"images (dcgan-train --data <folder>, or data_dir=<folder>)")
+    held_out = next((root / sub for sub in HELD_OUT_FOLDERS if (root / sub).is_dir()), None)
     if split == "train":
-        if (root / "train").is_dir():
-            return root / "train"
-        if held_out is not None:
+        if held_out is not None and not (root / "train").is_dir():
             raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
-                               f"in {root / 'train'}/<class>/ so that held-out images are never trained on")
-        return root
-    if held_out is None:
+                               f"in {root / 'train'}/ so that held-out images are never trained on")
+        folder = root / "train" if (root / "train").is_dir() else root
+    elif held_out is None:
         raise DatasetError(f"the folder dataset at {root} has no held-out images (no test/ or val/ subfolder), so "
                            f"split={split!r} would give the training images again: move some images to "
-                           f"{root / 'test'}/<class>/ and the rest to {root / 'train'}/<class>/, or use split='train'")
-    return held_out
+                           f"{root / 'test'}/ and the rest to {root / 'train'}/, or use split='train'")
+    else:
+        folder = held_out
+    scan = scan_folder(folder)
+    if not scan.paths:
+        raise DatasetError(f"no images found in {scan.note()}: put image files (.jpg, .png, ...) in the folder, "
+                           f"flat or in class folders")
+    return scan
 
 
 # Downloads go through torchvision (which checks the official files' MD5); reading is the library's (formats).
@@ -132,11 +142,8 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
             raise DatasetError("torchvision cannot download LSUN: fetch bedroom_train_lmdb with the LSUN download "
                                f"script (github.com/fyu/lsun) and unzip it into {root}")
     if name == "folder":
-        root = _folder_split(root, split)
-        if _is_empty(root):
-            raise DatasetError(f"the folder dataset needs images in an ImageFolder layout (<root>/<class>/<image>) "
-                               f"but {root} is missing or empty: pass data_dir=<your image folder> or copy the "
-                               f"images there")
+        scan = folder_split(root, split)
+        print(scan.note())
     elif not download and _is_empty(root):
         raise DatasetError(f"{name} data not found: looked in {root}. Pass download=True (needs internet) or copy the "
                            f"files there (or pass data_dir=<folder that holds them>)")
@@ -157,12 +164,13 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
         elif name == "lsun":
             base = LmdbImages(root / f"bedroom_{'train' if train else 'val'}_lmdb", transform)
         else:
-            base = tvd.ImageFolder(str(root), transform=transform, loader=_ImageLoader(image_size))
+            base = FileImages(scan.paths, scan.labels, transform, loader=_ImageLoader(image_size),
+                              classes=scan.classes)
     except DatasetError:
         raise
     except Exception as err:   # missing/corrupt files, failed downloads, ... -> one clear message
         if name == "folder":
-            hint = "put readable images (png, jpg, ...) in <folder>/<class>/<image> and pass data_dir=<folder>"
+            hint = "put readable images (png, jpg, ...) in the folder and pass it as --data <folder>"
         elif download:
             hint = "check your internet connection or copy the files there"
         else:

@@ -1,7 +1,7 @@
 """`dcgan-data`: fetch the paper's datasets before a `full` run, and check that a folder holds readable ones.
 
     dcgan-data get celeba cifar10 --root /content/datasets     # torchvision downloads both splits
-    dcgan-data check lsun --root /content/datasets             # reads both splits, or says what is missing
+    dcgan-data check lsun --root /content/datasets             # decodes every image, or says what is wrong
 
 `--root` is what the chapters' `--data-dir` is (the folder that holds torchvision's downloads, or for `folder`
 the folder of images itself); without it each dataset goes to `$DCGAN_REAL_DATA`, else `data/<name>`.
@@ -9,8 +9,12 @@ the folder of images itself); without it each dataset goes to `$DCGAN_REAL_DATA`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
 
 from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data import DATASET_SPECS, REAL_DATASETS, DatasetError, load_dataset
@@ -30,11 +34,43 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("get", "check"), help="get: download with torchvision; check: read only")
     p.add_argument("datasets", nargs="+", metavar="DATASET", help=f"one or more of {', '.join(REAL_DATASETS)}")
     p.add_argument("--root", default=None, help="the folder that holds the datasets (the chapters' --data-dir)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar while every image is decoded")
     return p
 
 
-def fetch(name: str, root: Path, download: bool) -> dict[str, int]:
-    """{split: number of images} of dataset `name` under `root`, downloading it first if `download`."""
+class _Probe(torch.utils.data.Dataset):
+    """Item i of a dataset as what is wrong with it (None when it decodes to finite values): one bad file must not
+    stop the check of the others."""
+
+    def __init__(self, dataset: torch.utils.data.Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> str | None:
+        try:
+            image = self.dataset[i][0]
+        except Exception as err:          # PIL and the readers raise many kinds of error for a bad file
+            return str(err)
+        return None if torch.isfinite(image).all() else f"image {i} decodes to values that are not finite"
+
+
+def unreadable(dataset: torch.utils.data.Dataset, workers: int | None = None, progress: bool = True,
+               label: str = "") -> list[str]:
+    """What is wrong with each image of `dataset` that cannot be decoded, reading every one (in `workers`
+    processes, default: up to 4)."""
+    workers = min(4, os.cpu_count() or 1) if workers is None else workers
+    loader = torch.utils.data.DataLoader(_Probe(dataset), batch_size=64, num_workers=workers, collate_fn=list)
+    problems = []
+    for batch in tqdm(loader, desc=f"decoding {label}", unit="batch", disable=not progress, leave=False):
+        problems += [p for p in batch if p]
+    return problems
+
+
+def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: bool = True) -> dict[str, int]:
+    """{split: number of images} of dataset `name` under `root`, downloading it first if `download`, and with
+    `decode` opening every image: a DatasetError lists the files that cannot be read, or says there are none."""
     if download and name in NO_DOWNLOAD:
         raise DatasetError(NO_DOWNLOAD[name].format(root=root))
     size = DATASET_SPECS[name].sizes[0]
@@ -42,7 +78,16 @@ def fetch(name: str, root: Path, download: bool) -> dict[str, int]:
     for split in SPLITS:
         if name == "folder" and split == "test" and not any((root / s).is_dir() for s in ("test", "val")):
             continue                      # a folder without test/ is a training set only
-        counts[split] = len(load_dataset(name, size, split=split, data_dir=root, download=download))
+        dataset = load_dataset(name, size, split=split, data_dir=root, download=download)
+        if len(dataset) == 0:
+            raise DatasetError(f"{name} ({split}) in {root} holds no images")
+        problems = unreadable(dataset, progress=progress, label=f"{name} {split}") if decode else []
+        if problems:
+            shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10
+                                                  else "")
+            raise DatasetError(f"{len(problems)} of the {len(dataset):,} {split} images of {name} in {root} cannot "
+                               f"be read:\n  {shown}\nDelete or replace them, then check again.")
+        counts[split] = len(dataset)
     return counts
 
 
@@ -58,13 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         root = Path(args.root).expanduser() if args.root else real_data_root(name)
         try:
-            counts = fetch(name, root, download=args.action == "get")
+            counts = fetch(name, root, download=args.action == "get", progress=not args.quiet)
         except DatasetError as err:
             print(f"error: {err}", file=sys.stderr)
             status = 2
             continue
         splits = ", ".join(f"{n:,} {split}" for split, n in counts.items())
-        print(f"{name}: {splits} images, readable in {root}")
+        print(f"{name}: {splits} images, every one decoded, in {root}")
     return status
 
 

@@ -18,8 +18,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from dcgan_lib.core import store
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
-from dcgan_lib.train.configs import ConfigError, TrainConfig
+from dcgan_lib.train.configs import ConfigError, RunConfigMismatch, TrainConfig
 from dcgan_lib.train.loop import TrainingDiverged, train
 
 SIZES = (32, 64, 128)
@@ -29,7 +30,7 @@ class _Defaults(argparse.HelpFormatter):
     """Adds '(default: x)' to an option's help where x says something (not None, not False)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or action.default is False or "default" in (action.help or ""):
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
             return action.help or ""
         return f"{action.help or ''} (default: {action.default})".strip()
 
@@ -64,8 +65,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def resolve_data(data: str) -> tuple[str, Path | None]:
-    """(dataset name, the folder of images for `folder`): `data` is an existing folder or a dataset name."""
+    """(dataset name, the folder of images for `folder`): `data` is an existing folder or a dataset name; a bare
+    name that is both is refused rather than guessed."""
+    if not data.strip():
+        raise ValueError("--data is empty: pass the folder of your images (e.g. --data ~/photos) or a dataset name.")
     path = Path(data).expanduser()
+    if data in DATASETS and path.is_dir():
+        raise ValueError(f"--data {data} is both a dataset name and a folder here: write --data ./{data} for the "
+                         f"folder, or run from another folder for the {data} dataset.")
     if path.is_dir():
         return "folder", path
     if data in DATASETS:
@@ -96,6 +103,22 @@ def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None
     return config, out, root
 
 
+# The config's fields as the options of this command name them.
+OPTIONS = {"dataset": "--data", "image_size": "--size", "epochs": "--epochs", "batch_size": "--batch-size",
+           "lr": "--lr", "beta1": "--beta1", "nz": "--nz", "ngf": "--ngf", "ndf": "--ndf", "n_train": "--n-images",
+           "seed": "--seed"}
+
+
+def _progress(out: Path) -> str:
+    """How far the run in `out` got, from its last checkpoint ("after epoch 3 of 25")."""
+    try:
+        state = store.load(out / "checkpoint.pt")
+        return f"after epoch {state['epoch']} of {state['config']['epochs']}" + \
+            (f" (and {state['step_in_epoch']} steps of the next)" if state.get("step_in_epoch") else "")
+    except Exception:     # no checkpoint yet, or one from another version: say so plainly
+        return "before the first checkpoint"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 for a bad option or dataset, 1 for a diverged run)."""
     args = parser().parse_args(argv)
@@ -117,9 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:         # e.g. a checkpoint in --out from another config
-        print(f"error: {err} (or pass --fresh)", file=sys.stderr)
+    except RunConfigMismatch as err:  # a checkpoint in --out from other options
+        said = ", ".join(f"{OPTIONS.get(name, name)} {here} here, {there} in the run"
+                         for name, (here, there) in err.fields.items())
+        print(f"error: --out {out} holds a run trained with other options ({said}): give the run's options to "
+              f"resume it (a larger --epochs extends it), another --out, or --fresh to start over.", file=sys.stderr)
         return 2
+    except store.RunInUse as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nstopped {_progress(out)}: run the same command to resume.", file=sys.stderr)
+        return 130
     print(f"done: {result.epochs_done} epochs in {result.train_seconds:.0f} s; samples after each epoch and the "
           f"checkpoint are in {out}")
     return 0

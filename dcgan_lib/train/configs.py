@@ -5,7 +5,8 @@ weights on a CPU, and the store names a cached run by a hash of its config alone
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -161,3 +162,25 @@ def config_from_record(record: dict[str, Any]) -> GANConfig:
     """The config a checkpoint was trained with (records without a type are TrainConfigs)."""
     fields = dict(record)
     return CONFIG_TYPES[fields.pop("type", "TrainConfig")](**fields)
+
+
+class RunConfigMismatch(ValueError):
+    """A run folder's checkpoint was trained with another config; `fields` maps each field that differs to
+    (its value here, its value in the run)."""
+
+    def __init__(self, run_dir: Path, fields: dict[str, tuple]):
+        self.run_dir, self.fields = run_dir, fields
+        said = ", ".join(f"{name} {here} here, {there} in the run" for name, (here, there) in fields.items())
+        super().__init__(f"The checkpoint in {run_dir} was trained with another config ({said}); use another "
+                         f"run_dir, or pass resume=False to start over.")
+
+
+def check_resumable(saved: GANConfig, config: GANConfig, run_dir: Path) -> None:
+    """A run resumes with its own config, or extends it with more epochs; anything else is refused, naming what
+    differs."""
+    if type(saved) is not type(config):
+        raise RunConfigMismatch(run_dir, {"model": (type(config).__name__, type(saved).__name__)})
+    differs = {f.name: (getattr(config, f.name), getattr(saved, f.name)) for f in fields(config)
+               if getattr(config, f.name) != getattr(saved, f.name)}
+    if set(differs) - {"epochs"} or config.epochs < saved.epochs:
+        raise RunConfigMismatch(run_dir, differs)

@@ -8,6 +8,7 @@ data parallelism over several processes when launched by torchrun (see dcgan_lib
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -31,6 +32,7 @@ from dcgan_lib.train.configs import (
     GANConfig,
     TrainConfig,
     build_models,
+    check_resumable,
     config_from_record,
     config_record,
     describe,
@@ -126,11 +128,18 @@ def epoch_batches(data: torch.Tensor | torch.utils.data.Dataset, order: torch.Te
         yield images.to(device, non_blocking=True).contiguous(memory_format=memory_format), None
 
 
-def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | None = None,
-          data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
-          stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
-          channels_last: bool = True, precision: str = "auto", compile: bool = False,
-          sync_batchnorm: bool = False) -> TrainResult:
+def train(config: GANConfig, run_dir: str | Path, *args, **kwargs) -> TrainResult:
+    """`_train` (below) with the run folder held by this process alone: a second run started into the same folder
+    is refused, naming the process that holds it, so that two runs never mix their checkpoints."""
+    with store.sole_writer(Path(run_dir)) if World.current().is_main else contextlib.nullcontext():
+        return _train(config, run_dir, *args, **kwargs)
+
+
+def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | None = None,
+           data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
+           stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
+           channels_last: bool = True, precision: str = "auto", compile: bool = False,
+           sync_batchnorm: bool = False) -> TrainResult:
     """Train a GAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
 
     `config` is a `TrainConfig` (the DCGAN) or a `ConditionalConfig` (G and D also see each batch's labels).
@@ -158,9 +167,7 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
     checkpoint_path = run_dir / "checkpoint.pt"
     if resume and checkpoint_path.exists():
         state = store.load(checkpoint_path, map_location=device)
-        if config_from_record(state["config"]) != config:
-            raise ValueError(f"The checkpoint in {run_dir} was trained with another config; "
-                             f"use another run_dir or pass resume=False to start over.")
+        check_resumable(config_from_record(state["config"]), config, run_dir)
         G.load_state_dict(state["generator"])
         D.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])
@@ -169,6 +176,7 @@ def train(config: GANConfig, run_dir: str | Path, device: str | torch.device | N
         history, start_epoch, seconds = state["history"], state["epoch"], state.get("seconds", 0.0)
         skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
     elif world.is_main:
+        _clear_run(run_dir)   # starting over: none of an old run's epochs may pass for this one's
         save_generator_snapshot(G, run_dir, 0)
     # The modules the steps call: DDP wrappers when there are several processes, compiled if asked.
     G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (G, D))
@@ -349,6 +357,13 @@ def save_sample_grid(G: nn.Module, z: torch.Tensor, path: Path, labels: torch.Te
         images = G(z, *y).float()
     nrow = int(labels.max()) + 1 if labels is not None else int(math.sqrt(len(z)))
     save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove the files an earlier run wrote into `run_dir` (checkpoint, snapshots, sample grids)."""
+    for pattern in ("checkpoint.pt", "generator_epoch*.pt", "samples_epoch*.png"):
+        for path in run_dir.glob(pattern):
+            path.unlink()
 
 
 def save_generator_snapshot(G: nn.Module, run_dir: Path, epoch: int) -> None:

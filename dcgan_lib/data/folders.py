@@ -1,0 +1,137 @@
+"""A user's folder of images, as people really have them: flat or with class folders, with `train/` and
+`test/` (or `val/`) or neither, nested, with junk among the pictures, in every image mode PIL reads.
+
+`scan_folder` finds every image at any depth (following a symbolic link to a folder once, never round a loop),
+skips what is not a picture (counted, with the reasons), and names the classes: the first folder level under the
+root, or one class for a flat folder. `open_image` decodes any mode right (16-bit greyscale scaled, not clipped;
+palette and alpha laid on white; CMYK converted; an animation's first frame). `folder_fingerprint` sees every
+file at any depth, so that a decoded copy of the folder knows when it is stale.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+JUNK_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints", "@eaDir", "$RECYCLE.BIN"})
+HELD_OUT_FOLDERS = ("test", "val")
+
+
+def image_suffixes() -> frozenset[str]:
+    """The file name endings PIL can open (.jpg, .png, .gif, .webp, .tif, .bmp, ...), lower case."""
+    Image.init()
+    return frozenset(ext.lower() for ext in Image.registered_extensions())
+
+
+@dataclass
+class FolderScan:
+    """What a folder holds: image paths with their class labels, the class names, and what was skipped."""
+
+    root: Path
+    paths: list[Path] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)     # reason -> how many files
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> one path, to show
+
+    def note(self) -> str:
+        """One line: how many images in how many classes, and what was skipped and why."""
+        classes = "one class (a flat folder)" if len(self.classes) <= 1 else f"{len(self.classes)} classes"
+        line = f"{self.root}: {len(self.paths):,} images, {classes}"
+        if self.skipped:
+            line += "; skipped " + ", ".join(f"{reason}: {n} (e.g. {self.examples[reason]})"
+                                             for reason, n in self.skipped.items())
+        return line
+
+
+def scan_folder(root: Path) -> FolderScan:
+    """Every image file under `root` at any depth, in a fixed order, with its class: the first folder level
+    under `root` (images lying directly in `root` form one class, named after `root`); hidden files, macOS
+    metadata and files that are not images are skipped and counted."""
+    scan, suffixes, seen = FolderScan(Path(root)), image_suffixes(), set()
+    found: list[tuple[str, Path]] = []
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:                      # a link back to a folder already walked: a loop, or a duplicate
+            dirs[:] = []
+            scan.skipped["folders reached twice through a link"] += 1
+            scan.examples.setdefault("folders reached twice through a link", folder)
+            continue
+        seen.add(real)
+        relative = Path(folder).relative_to(root)
+        dirs[:] = sorted(d for d in dirs if not _junk_folder(d))
+        for name in sorted(files):
+            path = Path(folder) / name
+            reason = _skip_reason(name, suffixes)
+            if reason:
+                scan.skipped[reason] += 1
+                scan.examples.setdefault(reason, str(path))
+                continue
+            found.append((relative.parts[0] if relative.parts else Path(root).name, path))
+    scan.classes = sorted({c for c, _ in found})
+    index = {c: i for i, c in enumerate(scan.classes)}
+    scan.paths = [p for _, p in found]
+    scan.labels = [index[c] for c, _ in found]
+    return scan
+
+
+def _junk_folder(name: str) -> bool:
+    return name in JUNK_FOLDERS or name.startswith(".")
+
+
+def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
+    if name.startswith("._"):
+        return "macOS metadata files"
+    if name.startswith(".") or name in {"Thumbs.db", "desktop.ini"}:
+        return "hidden or system files"
+    if Path(name).suffix.lower() not in suffixes:
+        return "files that are not images"
+    return None
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """An image file as an 8-bit RGB PIL image, whatever its mode: 16- and 32-bit greyscale scaled to 8 bits
+    (not clipped to white), palette and transparency laid on white, CMYK converted, an animation's first frame."""
+    with Image.open(path) as image:
+        image.seek(0)
+        image.load()
+        return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """`image` as 8-bit RGB (see `open_image`)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        if image.mode == "F":
+            top = 1.0 if values.max() <= 1.0 else 255.0
+        grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def folder_fingerprint(root: Path) -> str:
+    """A hash of the path, size and modification time of every file under `root`, at any depth: any image added,
+    removed, replaced or touched changes it (a restored modification time still changes the size or the name)."""
+    digest = hashlib.sha1()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,88 @@
+"""A user's folder as people have it (dcgan_lib.data.folders): flat, nested, junk among the pictures, every mode."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dcgan_lib.data import load_dataset
+from dcgan_lib.data.decode_once import source_fingerprint
+from dcgan_lib.data.folders import open_image, scan_folder
+from dcgan_lib.data.imagedata import DatasetError
+
+
+def _photo(path, colour=(200, 30, 30), size=(48, 40), mode="RGB", **save):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, colour).save(path, **save)
+    return path
+
+
+def test_a_flat_folder_of_photos_is_one_class_and_trains(tmp_path, capsys):
+    for i in range(3):
+        _photo(tmp_path / "camera" / f"IMG_{i:04d}.JPG", (60 * i, 30, 30))
+    ds = load_dataset("folder", 32, data_dir=tmp_path / "camera")
+    assert len(ds) == 3 and ds[0][0].shape == (3, 32, 32) and {ds[i][1] for i in range(3)} == {0}
+    assert "3 images, one class (a flat folder)" in capsys.readouterr().out
+
+
+def test_nested_folders_junk_and_a_link_loop_are_walked_once_and_the_junk_is_counted(tmp_path):
+    root = tmp_path / "photos"
+    _photo(root / "cats" / "2019" / "summer" / "a.png")
+    _photo(root / "dogs" / "b.jpg", (20, 40, 220))
+    _photo(root / "c.png")                                          # one lying at the top
+    (root / "dogs" / "notes.txt").write_text("not a picture")
+    (root / "dogs" / "._b.jpg").write_bytes(b"\0\5\26\7")           # macOS metadata
+    (root / "__MACOSX" / "dogs").mkdir(parents=True)
+    _photo(root / "__MACOSX" / "dogs" / "b.jpg")
+    (root / ".DS_Store").write_bytes(b"\0")
+    os.symlink(root, root / "cats" / "loop")                        # a link back to the root
+    scan = scan_folder(root)
+    assert [p.name for p in scan.paths] == ["c.png", "a.png", "b.jpg"]   # walked from the top down
+    assert scan.classes == ["cats", "dogs", "photos"] and scan.labels == [2, 0, 1]
+    assert scan.skipped == {"files that are not images": 1, "macOS metadata files": 1,
+                            "hidden or system files": 1, "folders reached twice through a link": 1}
+    assert "files that are not images: 1 (e.g." in scan.note() and "skipped" in scan.note()
+
+
+def test_every_image_mode_is_decoded_right(tmp_path):
+    grey16 = tmp_path / "grey16.png"
+    Image.fromarray(np.full((40, 48), 32768, dtype=np.uint16)).save(grey16)   # mid-grey in 16 bits
+    assert Image.open(grey16).mode.startswith("I")
+    assert abs(np.asarray(open_image(grey16)).mean() - 128) < 2             # not clipped to white
+    cmyk = _photo(tmp_path / "cmyk.jpg", (255, 0, 0, 0), mode="CMYK")      # pure cyan ink: red is gone
+    r, g, b = np.asarray(open_image(cmyk)).reshape(-1, 3).mean(0)
+    assert r < 30 and g > 200 and b > 200
+    clear = _photo(tmp_path / "clear.png", (255, 0, 0, 0), mode="RGBA")       # transparent: white, not red
+    assert np.asarray(open_image(clear)).min() == 255
+    palette = Image.new("P", (48, 40), 1)
+    palette.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
+    palette.save(tmp_path / "palette.png")
+    assert tuple(np.asarray(open_image(tmp_path / "palette.png"))[0, 0]) == (10, 200, 30)
+    frames = [Image.new("RGB", (48, 40), c) for c in ((250, 0, 0), (0, 0, 250))]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert np.asarray(open_image(tmp_path / "anim.gif"))[..., 0].mean() > 200   # the first frame
+    ds = load_dataset("folder", 32, data_dir=tmp_path)
+    assert len(ds) == 5 and all(torch.isfinite(ds[i][0]).all() for i in range(5))
+
+
+def test_a_folder_without_images_or_that_does_not_exist_is_refused_with_what_was_found(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.txt").write_text("x")
+    with pytest.raises(DatasetError, match="no images found.*skipped files that are not images: 1"):
+        load_dataset("folder", 32, data_dir=tmp_path / "docs")
+    with pytest.raises(DatasetError, match="does not exist.*--data <folder>"):
+        load_dataset("folder", 32, data_dir=tmp_path / "absent")
+    with pytest.raises(DatasetError, match="is a file"):
+        load_dataset("folder", 32, data_dir=tmp_path / "docs" / "readme.txt")
+
+
+def test_the_fingerprint_sees_an_image_added_deep_down_with_its_folders_times_restored(tmp_path):
+    root = tmp_path / "photos"
+    _photo(root / "a" / "b" / "c" / "one.png")
+    before = source_fingerprint(root)
+    folder = root / "a" / "b" / "c"
+    times = (folder.stat().st_atime, folder.stat().st_mtime)
+    _photo(folder / "two.png")
+    os.utime(folder, times)                                          # as tar and rsync -t leave it
+    assert source_fingerprint(root) != before
