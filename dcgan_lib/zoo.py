@@ -96,16 +96,17 @@ def pretrained_runs(name: str, seeds: list[int], profile: str | Profile | None =
     one, where two and then one would take twice); on a GPU they train one after the other."""
     import time
 
-    from dcgan_lib.core.runtime import pick_device, side_by_side
+    from dcgan_lib.core.runtime import cores_here, pick_device, side_by_side
 
     profile = _profile(profile)
     configs = [model_config(name, profile, **{**overrides, "seed": seed}) for seed in seeds]
     missing = [c for c in configs if not store.is_finished(run_dir_for(name, c))]
+    workers = workers or (len(missing) if cores_here() > 1 else 1)   # in a one-thread lane: one after the other
     if len(missing) > 1 and workers != 1 and pick_device(device).type == "cpu":
         start = time.perf_counter()
         side_by_side(_pretrained_in_worker, [{"name": name, "profile": profile,
                                               "overrides": {**overrides, "seed": c.seed}} for c in missing],
-                     device=device, workers=workers or len(missing), desc=f"training {len(missing)} {name} models",
+                     device=device, workers=workers, desc=f"training {len(missing)} {name} models",
                      progress=progress)
         print(f"trained {len(missing)} {name} models in {time.perf_counter() - start:.0f} s (side by side)")
     return [pretrained(name, profile, device=device, progress=progress, **{**overrides, "seed": seed})

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress, side_by_side
+from dcgan_lib.core.runtime import cores_here, evaluating, frozen, pick_device, show_progress, side_by_side
 
 
 def test_evaluating_restores_each_models_mode_also_after_an_error():
@@ -80,6 +80,15 @@ def test_side_by_side_runs_jobs_in_one_thread_workers_in_order_and_re_raises_the
     assert all(r[2] == 1 for r in results)
     with pytest.raises(ValueError, match="tag=-1"):
         side_by_side(where_it_ran, [{"tag": 1}, {"tag": -1}], device="cpu", workers=2, progress=False)
+
+
+def test_pools_do_not_nest_a_one_thread_lane_runs_its_jobs_here(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")        # as a book build's lane sets it
+    assert cores_here() == 1
+    results = side_by_side(where_it_ran, [{"tag": t} for t in range(3)], device="cpu", progress=False)
+    assert {r[1] for r in results} == {os.getpid()}
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert cores_here() == (os.cpu_count() or 1)
 
 
 def test_side_by_side_with_one_worker_runs_here_and_consumes_a_generator_lazily():

@@ -127,22 +127,31 @@ def evaluating(*models: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
+def cores_here() -> int:
+    """The cores this process may use: $OMP_NUM_THREADS where a book build's lane (or a worker) set it, else every
+    core. Pools do not nest: a chapter running in a one-thread lane trains its models one after the other."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
 def side_by_side(function: Callable[..., Any], jobs: Iterable[dict], device: str | torch.device | None = None,
                  workers: int | None = None, desc: str = "jobs", progress: bool | None = None) -> list[Any]:
     """`[function(**job) for job in jobs]`, in that order. On a CPU the jobs run in `workers` spawned processes
-    (default: one per core, at most one per job) with one thread each: small linear models keep one core busy
-    much better than they share two, so two jobs take about the time of one. On a GPU, or with one worker, they
-    run here one after the other, and `jobs` (a generator, say) is consumed one job at a time, so that large
-    inputs need not exist all at once. `function` must be importable (defined in a module)."""
+    (default: one per core this process may use, `cores_here`, at most one per job) with one thread each: small
+    linear models keep one core busy much better than they share two, so two jobs take about the time of one.
+    On a GPU, or with one worker, they run here one after the other, and `jobs` (a generator, say) is consumed
+    one job at a time, so that large inputs need not exist all at once. `function` must be importable."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from tqdm.auto import tqdm
 
-    parallel = pick_device(device).type == "cpu" and (workers or os.cpu_count() or 1) > 1
+    parallel = pick_device(device).type == "cpu" and (workers or cores_here()) > 1
     jobs = list(jobs) if parallel or isinstance(jobs, Sequence) else jobs
     total = len(jobs) if isinstance(jobs, Sequence) else None
-    workers = min(workers or os.cpu_count() or 1, total or 1)
+    workers = min(workers or cores_here(), total or 1)
     bar = tqdm(total=total, desc=desc, disable=not show_progress(progress))
     try:
         if not parallel or workers <= 1:
