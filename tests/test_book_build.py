@@ -197,3 +197,10 @@ def test_a_busy_cell_is_never_taken_for_a_hung_one(tmp_path, monkeypatch):
     root = tiny_book(tmp_path / "root", second_cell="import time\nend = time.time() + 10\nwhile time.time() < end:\n"
                                                     "    sum(range(1000))")
     assert book_build.execute_chapters(root, tmp_path / "executed", "ci", idle_timeout=4) == ["01_first", "02_second"]
+
+
+def test_an_empty_thread_count_in_the_environment_does_not_lose_a_finished_chapter(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert book_build._threads_set() is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert book_build._threads_set() == 2

@@ -276,9 +276,16 @@ def execute_chapter(notebook: Path, out: Path, profile: str, expected: str) -> N
                                        "load_avg_before": [round(x, 2) for x in load_before],
                                        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
                                        "seconds": round(time.time() - start, 1),
-                                       "threads": int(os.environ.get("OMP_NUM_THREADS", 0)) or None}
+                                       "threads": _threads_set()}
     partial.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     partial.replace(out / notebook.name)
+
+
+def _threads_set() -> int | None:
+    """The threads a lane gave this chapter ($OMP_NUM_THREADS), or None where it was not set (or is not a number,
+    which torch ignores too): a chapter that ran to its end is never lost for its metadata."""
+    text = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def render(root: Path, executed: list[Path], path_output: Path) -> int:
