@@ -74,7 +74,7 @@ def test_the_fingerprint_covers_the_chapter_the_library_and_the_profile(tmp_path
     assert len(book_build.library_digest()) == 64
 
 
-def test_a_missing_run_folder_is_refused_before_any_work(tmp_path, capsys):
+def test_a_missing_run_folder_is_refused_before_any_work(tmp_path, capsys, build_env):
     assert book_build.main(["--profile", "ci", "--run", str(tmp_path / "nope")]) == 2
     assert "No run folder" in capsys.readouterr().err
 
@@ -148,6 +148,14 @@ def test_keep_going_executes_every_chapter_after_a_failure(tmp_path, monkeypatch
     assert (out / "01_first.ipynb").exists() and "failed: 02_second" in capsys.readouterr().err
 
 
+@pytest.fixture
+def build_env(monkeypatch):
+    """book_build.main sets the chapters' environment in os.environ (its children read it): give it back after."""
+    for name, value in (("DCGAN_PROFILE", "ci"), ("DCGAN_SEED", "0"), ("DCGAN_HEADLESS", "1"),
+                        ("DCGAN_PROGRESS", "0")):
+        monkeypatch.setenv(name, value)
+
+
 CLAIM_CELL = ("from dcgan_lib.core import results\n"
               "results.claim('tiny', 'answer', 41, '>=', 42, PROFILE, statement='the answer is at least 42',\n"
               "              hard=True)")
@@ -155,7 +163,7 @@ CLAIM_CELL = ("from dcgan_lib.core import results\n"
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_a_claim_that_does_not_hold_renders_the_book_and_fails_only_a_strict_build(tmp_path, monkeypatch, capsys,
-                                                                                   strict):
+                                                                                   strict, build_env):
     monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
     root = tiny_book(tmp_path / "root", second_cell=CLAIM_CELL)
     rendered = []
@@ -168,7 +176,7 @@ def test_a_claim_that_does_not_hold_renders_the_book_and_fails_only_a_strict_bui
     assert status == (1 if strict else 0)
 
 
-def test_another_seed_keeps_its_executed_chapters_and_claims_apart(tmp_path, monkeypatch, capsys):
+def test_another_seed_keeps_its_executed_chapters_and_claims_apart(tmp_path, monkeypatch, capsys, build_env):
     monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
     root = tiny_book(tmp_path / "root", second_cell=CLAIM_CELL)
     monkeypatch.setattr(book_build, "book_dir", lambda: root / "book")

@@ -104,7 +104,7 @@ def test_the_robustness_table_is_built_from_each_seeds_recorded_claims(tmp_cache
 
     for seed, value in ((0, 0.1), (1, 0.3), (2, 0.15)):
         monkeypatch.setenv("DCGAN_SEED", str(seed))
-        results.claim("training", "fid_ratio", value, "<=", 0.2, "book", statement="FD falls", was="<= 0.1")
+        results.claim("training", "fid_ratio", value, "<=", 0.2, "book", statement="FD falls", was="|FD| <= 0.1")
         results.claim("walks", "smooth", 0.99, ">=", 0.95, "book", statement="smooth")
         results.claim("walks", "ci_only", 0.5, ">=", 0.95, "ci", statement="not judged")
     monkeypatch.setattr(results, "ROBUSTNESS_FILE", tmp_path / "robustness.json")
@@ -115,6 +115,7 @@ def test_the_robustness_table_is_built_from_each_seeds_recorded_claims(tmp_cache
     assert fid["held"] == 2 and fid["kind"] == "verdict"
     assert record["claims"]["walks/smooth"]["kind"] == "hard"
     out = capsys.readouterr().out
-    assert "| training/fid_ratio: FD falls | <= 0.2 (was <= 0.1) | 0.1 | 0.3 ✗ | 0.15 | 2 of 3 | verdict |" in out
+    row = "| training/fid_ratio: FD falls | <= 0.2 (was \\|FD\\| <= 0.1) | 0.1 | 0.3 ✗ | 0.15 | 2 of 3 | verdict |"
+    assert row in out
     assert results.is_robust("walks", "smooth") and not results.is_robust("training", "fid_ratio")
     assert robustness.main(["--seeds", "7"]) == 1

@@ -241,8 +241,7 @@ def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int 
 
 
 def _wait_any(running: dict[Path, _Job], idle_timeout: float) -> tuple[Path, bool]:
-    """(the first running chapter to finish, whether the watchdog ended it): polled every half second, each
-    chapter's process tree checked for idleness every few seconds."""
+    """(the first running chapter to finish, whether the watchdog ended it), each tree checked every few seconds."""
     last_check, check_every = time.monotonic(), min(5.0, idle_timeout / 3)
     while True:
         for notebook, job in running.items():
@@ -282,8 +281,7 @@ def execute_chapter(notebook: Path, out: Path, profile: str, expected: str) -> N
 
 
 def _threads_set() -> int | None:
-    """The threads a lane gave this chapter ($OMP_NUM_THREADS), or None where it was not set (or is not a number,
-    which torch ignores too): a chapter that ran to its end is never lost for its metadata."""
+    """The threads a lane gave this chapter ($OMP_NUM_THREADS), or None where unset or not a number."""
     text = os.environ.get("OMP_NUM_THREADS", "").strip()
     return int(text) if text.isdigit() and int(text) > 0 else None
 

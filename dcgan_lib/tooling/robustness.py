@@ -61,9 +61,14 @@ def table(record: dict) -> str:
         for s in seeds:
             r = c["seeds"].get(s)
             cells.append("–" if r is None else f"{r['value']:.4g}" + ("" if r["holds"] else " ✗"))
-        rows.append(f"| {key}: {c['statement']} | {bar} | " + " | ".join(cells)
+        rows.append(f"| {_cell(key + ': ' + c['statement'])} | {_cell(bar)} | " + " | ".join(cells)
                     + f" | {c['held']} of {len(c['seeds'])} | {c['kind']} |")
     return "\n".join(rows)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a pipe in it (|x|) would end the cell."""
+    return text.replace("|", "\\|")
 
 
 def main(argv: list[str] | None = None) -> int:
