@@ -120,8 +120,7 @@ def is_hard(entry: dict) -> bool:
 
 def held_on(chapter: str, name: str) -> str:
     """How often a claim held over the generators of the robustness table, in words ("held on 2 of 3 ...")."""
-    record = robustness_record()
-    runs = record.get("claims", {}).get(f"{chapter}/{name}", {}).get("seeds", {})
+    runs = _seed_runs(chapter, name)
     if not runs:
         return "not yet in the robustness table"
     held = sum(bool(r["holds"]) for r in runs.values())
@@ -133,8 +132,16 @@ MIN_SEEDS = 3  # a claim is hard only where it held on every seed tried, and on 
 
 def is_robust(chapter: str, name: str) -> bool:
     """Whether the robustness table shows the claim holding on every seed, over at least MIN_SEEDS seeds."""
-    runs = robustness_record().get("claims", {}).get(f"{chapter}/{name}", {}).get("seeds", {})
-    return len(runs) >= MIN_SEEDS and all(r["holds"] for r in runs.values())
+    return robust(list(_seed_runs(chapter, name).values()))
+
+
+def robust(runs: list[dict]) -> bool:
+    """The rule for a hard claim, over its runs ({"holds": ...} per seed): held on all, and on MIN_SEEDS at least."""
+    return len(runs) >= MIN_SEEDS and all(r["holds"] for r in runs)
+
+
+def _seed_runs(chapter: str, name: str) -> dict:
+    return robustness_record().get("claims", {}).get(f"{chapter}/{name}", {}).get("seeds", {})
 
 
 def robustness_record() -> dict:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dcgan_lib.data.folders import open_image
 from dcgan_lib.data.imagedata import DatasetError
 
 
@@ -43,7 +44,7 @@ class ArrayImages(torch.utils.data.Dataset):
 
 
 def _open_rgb(path: str) -> Image.Image:
-    return Image.open(path).convert("RGB")
+    return open_image(path)   # any mode decoded right (16-bit, palette, CMYK, alpha), not Image.convert's clipping
 
 
 class FileImages(torch.utils.data.Dataset):

@@ -103,8 +103,7 @@ def failure_message(chapter: str, error: BaseException, failed_copy: Path, profi
             f"fix the cause (or just retry) and run `{again}` again to go on from {chapter}.")
 
 
-class ChapterHung(RuntimeError):
-    """A chapter's kernel sat idle with a cell unfinished for longer than the watchdog allows."""
+IDLE_TIMEOUT = 300.0  # seconds a chapter's processes may sit idle with a cell unfinished (--idle-timeout)
 
 
 # Pages that gather what the chapters recorded (their figures and claims, and the committed robustness table):
@@ -118,7 +117,7 @@ RUNS_ALONE = frozenset({"10_training_at_scale"})
 
 def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
                      lanes: int = 1, keep_going: bool = False, seed: int = 0,
-                     idle_timeout: float = 600.0) -> list[str]:
+                     idle_timeout: float = IDLE_TIMEOUT) -> list[str]:
     """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
     `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
     build's times; the results page last. A failure stops the build once the running chapters are done, or with
@@ -167,7 +166,7 @@ def expected_seconds(executed: Path, profile: str) -> float:
 
 def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, lanes: int,
                   numbered: dict[Path, int], keep_going: bool = False, seed: int = 0,
-                  idle_timeout: float = 600.0) -> list[str]:
+                  idle_timeout: float = IDLE_TIMEOUT) -> list[str]:
     """Execute `notebooks` in that order, up to `lanes` at once, each chapter of RUNS_ALONE with nothing beside
     it; after a failure no new chapter starts (unless `keep_going`), the running ones finish, and the build
     stops. A chapter idle for `idle_timeout` seconds is ended and runs once more, at the head of the queue."""
@@ -191,7 +190,7 @@ def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, 
         n = f"[{numbered[finished]}/{len(numbered)}]"
         if hung:
             with open(job.log.name, "a") as log:
-                log.write(f"\n{ChapterHung(_hung_message(idle_timeout))}\n")
+                log.write(f"\nThe watchdog ended it: {_hung_message(idle_timeout)}\n")
         if hung and finished not in retried:
             retried.add(finished)
             print(f"{n} {finished.stem}: {_hung_message(idle_timeout)}; ended, and run once more", file=sys.stderr,
@@ -344,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="train every model of the book from this seed (default: $DCGAN_SEED, else 0)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a hard claim did not hold on this build's models (make book STRICT=1)")
-    parser.add_argument("--idle-timeout", type=_whole("--idle-timeout", 30, float), default=300.0,
+    parser.add_argument("--idle-timeout", type=_whole("--idle-timeout", 30, float), default=IDLE_TIMEOUT,
                         help="seconds a chapter may sit idle with a cell unfinished before it is ended and run once "
                              "more (default: 300)")
     parser.add_argument("--keep-going", action="store_true",

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 
 from dcgan_lib.core import results
+from dcgan_lib.tooling.timings import cpu_name
 
 
 def collect(seeds: list[int], profile: str = "book", builds: dict | None = None) -> dict:
@@ -33,18 +33,9 @@ def collect(seeds: list[int], profile: str = "book", builds: dict | None = None)
     for entry in claims.values():
         runs = entry["seeds"].values()
         entry["held"] = sum(r["holds"] for r in runs)
-        entry["kind"] = "hard" if len(runs) >= results.MIN_SEEDS and entry["held"] == len(runs) else "verdict"
-    return {"profile": profile, "seeds": seeds, "machine": machine(), "written": time.strftime("%Y-%m-%d"),
+        entry["kind"] = "hard" if results.robust(list(runs)) else "verdict"
+    return {"profile": profile, "seeds": seeds, "machine": cpu_name(), "written": time.strftime("%Y-%m-%d"),
             "builds": builds or {}, "claims": dict(sorted(claims.items()))}
-
-
-def machine() -> str:
-    """The CPU the builds ran on (the same seed trains another generator on another CPU)."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def table(record: dict) -> str:
