@@ -134,6 +134,16 @@ def write_image_folder(root: Path, per_class: int = 3, split: bool = False, seed
     return root
 
 
+def write_flat_photos(root: Path, n: int = 400, seed: int = 0) -> Path:
+    """A camera dump: `n` JPEGs named IMG_0000.JPG ... of mixed sizes, flat in `root`, no test/ folder."""
+    rng = _rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        w, h = int(rng.integers(48, 96)), int(rng.integers(48, 96))
+        Image.fromarray(rng.integers(0, 256, (h, w, 3)).astype(np.uint8)).save(root / f"IMG_{i:04d}.JPG")
+    return root
+
+
 def write_hand_boxes(path: Path, n: int = 150, nz: int = 100, seed: int = 0) -> Path:
     """Chapter 05's BOXES_FILE on real data: z of `n` generated samples and one or two window boxes drawn on
     each (pixels of a 64×64 image; NaN rows for no box), as a person labelling them would save it."""

@@ -222,9 +222,9 @@ BAD_INPUTS = [
     Bad("an image folder without images",
         lambda tmp: (tmp.joinpath("x", "class_a").mkdir(parents=True), load_dataset("folder", 32, data_dir=tmp / "x")),
         DatasetError, "^(?!.*download).*no images found"),                    # not download=True: the wrong fix
-    Bad("the test split of a folder without one",
+    Bad("the test split of a folder too small to hold images out",
         lambda tmp: load_dataset("folder", 32, split="test", data_dir=_image_folder(tmp / "images")),
-        DatasetError, "no held-out images.*training images again.*test"),
+        DatasetError, "too few images to hold 10% out.*test/"),
     Bad("a folder with test/ but no train/", _only_test_folder, DatasetError, "no train/ folder"),
     Bad("more images than the folder holds",
         lambda tmp: load_dataset("folder", 32, n=10, data_dir=_image_folder(tmp / "images")), DatasetError,

@@ -280,9 +280,9 @@ def test_in_memory_and_balanced_budgets():
     assert not torch.equal(picks, data.balanced_indices(memory.labels, 4, seed=2))
 
 
-def test_a_folder_without_held_out_images_refuses_a_test_split(tmp_path):
-    root = _image_folder(tmp_path / "images")
-    with pytest.raises(DatasetError, match="no held-out images.*training images again.*test"):
+def test_a_folder_too_small_to_hold_images_out_refuses_a_test_split(tmp_path):
+    root = _image_folder(tmp_path / "images")                         # two images, neither held out by name
+    with pytest.raises(DatasetError, match="too few images to hold 10% out.*test/"):
         load_dataset("folder", 32, split="test", data_dir=root)
     split_root = tmp_path / "split"
     _image_folder(split_root / "train")

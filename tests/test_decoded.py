@@ -9,7 +9,7 @@ from real_fixtures import write_celeba, write_image_folder, write_mnist
 
 from dcgan_lib.data import DatasetError, decoded, in_memory, load_dataset
 from dcgan_lib.data import decode_once as decoded_module
-from dcgan_lib.data.decode_once import IMAGES_FILE
+from dcgan_lib.data.decode_once import IMAGES_FILE, INDEX_FILE
 from dcgan_lib.train.configs import TrainConfig
 from dcgan_lib.train.loop import train
 
@@ -60,13 +60,28 @@ def test_a_changed_folder_is_decoded_again(tmp_path):
     assert len(after) == len(before) + 1
 
 
-def test_a_damaged_file_and_a_full_disk_are_refused_with_the_fix(tmp_path, monkeypatch):
+@pytest.mark.parametrize("damage", ["truncated", "zeroed in place", "index garbled", "index deleted"])
+def test_a_damaged_decoded_folder_is_decoded_again_with_a_note(damage, tmp_path, capsys):
     source, _ = _source("mnist", tmp_path)
-    images = decoded("mnist", 32, data_dir=source, progress=False)
-    path = next((tmp_path / "data" / "decoded").glob(f"*/{IMAGES_FILE}"))
-    path.write_bytes(path.read_bytes()[: len(images) * 100])
-    with pytest.raises(DatasetError, match="damaged.*delete the folder"):
-        decoded("mnist", 32, data_dir=source)
+    images = decoded("mnist", 32, data_dir=source, progress=False).images.clone()
+    folder = next((tmp_path / "data" / "decoded").glob(f"*/{IMAGES_FILE}")).parent
+    path, index = folder / IMAGES_FILE, folder / INDEX_FILE
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: len(images) * 100])
+    elif damage == "zeroed in place":
+        with open(path, "r+b") as f:         # same size, same name: only the bytes changed
+            f.write(bytes(path.stat().st_size))
+    elif damage == "index garbled":
+        index.write_bytes(b"not a torch file")
+    else:
+        index.unlink()
+    again = decoded("mnist", 32, data_dir=source, progress=False)
+    assert torch.equal(again.images, images)
+    assert "decoding the images again" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_refused_with_the_fix(tmp_path, monkeypatch):
+    source, _ = _source("mnist", tmp_path)
     monkeypatch.setattr(decoded_module.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(1, 1, 10))
     with pytest.raises(DatasetError, match="decoding needs .* GB.*DCGAN_DATA_DIR.*--no-cache"):
         decoded("mnist", 32, split="test", data_dir=source)

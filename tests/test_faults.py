@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -426,6 +427,74 @@ def fault_two_askers_of_one_artefact(tmp: Path) -> None:
     for thread in threads:
         thread.join()
     assert fits == [1] and got == [7, 7]
+
+
+@fault
+def fault_a_store_folder_deleted_while_its_artefact_is_made(tmp: Path) -> None:
+    """The store folder deleted mid-fit (the later files recreate it): never marked finished, made again next."""
+    def fit_then_lose_the_folder(folder):
+        (folder / "epoch1.txt").write_text("1")
+        shutil.rmtree(folder)                 # the user deletes it while training goes on
+        store.write_text_atomic("2", folder / "epoch2.txt")   # the next checkpoint makes the folder again
+        return "partial"
+
+    with pytest.raises(store.StoreFolderLost, match="deleted while .* Run again"):
+        store.load_or_train("things", Thing(), lambda f: pytest.fail("nothing to build"), fit_then_lose_the_folder,
+                            root=tmp)
+    assert not any((tmp / "things").glob("*/" + store.FINISHED))
+    again = store.load_or_train("things", Thing(), lambda f: pytest.fail("should fit"), lambda f: "whole", root=tmp)
+    assert again == "whole"
+
+
+@fault
+def fault_two_runs_into_one_folder(tmp: Path) -> None:
+    """A second run into a folder another process is training into is refused, naming it; the first's files stay."""
+    first = train(CONFIG, tmp / "run", device="cpu", data=random_images(), progress=False, stop_after_epoch=1)
+    before = (tmp / "run" / "checkpoint.pt").read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); f.write('4242'); f.flush(); print('held', flush=True);"
+                               " time.sleep(60)", str(tmp / "run" / "writer.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(store.RunInUse, match="in use: process .* is training into it"):
+            train(CONFIG, tmp / "run", device="cpu", data=random_images(), progress=False, resume=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp / "run" / "checkpoint.pt").read_bytes() == before and first.epochs_done == 1
+    assert train(CONFIG, tmp / "run", device="cpu", data=random_images(), progress=False).epochs_done == 2
+
+
+def _decoded_folder(tmp: Path):
+    from real_fixtures import write_image_folder
+
+    from dcgan_lib.data import decoded
+    source = write_image_folder(tmp / "photos", per_class=3)
+    return source, lambda: decoded("folder", 32, data_dir=source, progress=False, cache_root=tmp / "cache")
+
+
+@fault
+def fault_a_stale_decoded_cache(tmp: Path) -> None:
+    """Images added three folders down with the folder's times restored (tar, rsync -t): decoded again."""
+    source, images = _decoded_folder(tmp)
+    before = len(images())
+    deep = source / "cats" / "2019" / "june"
+    times = (source / "cats").stat().st_atime_ns, (source / "cats").stat().st_mtime_ns
+    deep.mkdir(parents=True)
+    shutil.copy(next((source / "dogs").glob("*.png")), deep / "new.png")
+    os.utime(source / "cats", ns=times)
+    assert len(images()) == before + 1
+
+
+@fault
+def fault_a_damaged_decoded_cache(tmp: Path) -> None:
+    """The decoded images file zeroed in place: found by its checksum and decoded again, never trained as black."""
+    from dcgan_lib.data.decode_once import IMAGES_FILE
+    _, images = _decoded_folder(tmp)
+    first = images().images.clone()
+    path = next((tmp / "cache").rglob(IMAGES_FILE))
+    path.write_bytes(bytes(path.stat().st_size))
+    assert torch.equal(images().images, first)
 
 
 # ---- the test: after every trial is registered ----------------------------------------------------------------------

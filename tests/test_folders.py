@@ -10,6 +10,7 @@ from dcgan_lib.data import load_dataset
 from dcgan_lib.data.decode_once import source_fingerprint
 from dcgan_lib.data.folders import open_image, scan_folder
 from dcgan_lib.data.imagedata import DatasetError
+from dcgan_lib.data.real import folder_split
 
 
 def _photo(path, colour=(200, 30, 30), size=(48, 40), mode="RGB", **save):
@@ -22,8 +23,22 @@ def test_a_flat_folder_of_photos_is_one_class_and_trains(tmp_path, capsys):
     for i in range(3):
         _photo(tmp_path / "camera" / f"IMG_{i:04d}.JPG", (60 * i, 30, 30))
     ds = load_dataset("folder", 32, data_dir=tmp_path / "camera")
-    assert len(ds) == 3 and ds[0][0].shape == (3, 32, 32) and {ds[i][1] for i in range(3)} == {0}
-    assert "3 images, one class (a flat folder)" in capsys.readouterr().out
+    assert len(ds) == 2 and ds[0][0].shape == (3, 32, 32) and {ds[i][1] for i in range(2)} == {0}
+    out = capsys.readouterr().out
+    assert "2 images, one class (a flat folder)" in out and "1 of 3 images (10%, chosen by file name)" in out
+
+
+def test_a_folder_without_test_holds_a_tenth_out_by_name_the_same_every_time(tmp_path):
+    camera = tmp_path / "camera"
+    for i in range(40):
+        _photo(camera / f"IMG_{i:04d}.JPG", (6 * i, 30, 30))
+    scans = {split: folder_split(camera, split) for split in ("train", "test")}
+    train, test = ({p.name for p in scans[s].paths} for s in ("train", "test"))
+    assert not train & test and len(train | test) == 40 and 2 <= len(test) <= 8      # a tenth, give or take
+    assert len(load_dataset("folder", 32, split="test", data_dir=camera)) == len(test)
+    _photo(camera / "IMG_9999.JPG")                                  # a photo added later moves no other one
+    assert {p.name for p in folder_split(camera, "test").paths} - {"IMG_9999.JPG"} == test
+    assert folder_split(camera, "train").paths[:3] == scans["train"].paths[:3]
 
 
 def test_nested_folders_junk_and_a_link_loop_are_walked_once_and_the_junk_is_counted(tmp_path):

@@ -5,6 +5,7 @@ their files; the full-only cells) at the ci profile's sizes, so that a student's
 Colab meets no bug that this test has not met. The Inception FID runs on stand-in features where its weights
 cannot be downloaded (DCGAN_FID_STANDIN=1); everything else is the real path.
 """
+import json
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,23 @@ def test_chapter_runs_at_the_full_profile_on_real_format_data(chapter, real_data
                                execution_timeout=900)  # a bound on every cell: a hung kernel fails the test
     if chapter.stem == "02_training":     # its LSUN model trained from the decoded file, not the lmdb each epoch
         assert list((cache / "data" / "decoded").glob("lsun-train-64px-*/images.u8"))
+
+
+def test_the_training_chapter_runs_at_full_on_a_flat_folder_without_test(cache, tmp_path, monkeypatch):
+    """A user's camera folder (flat, no test/): the chapter holds a tenth out by name and measures on it."""
+    import papermill
+    from real_fixtures import write_flat_photos
+
+    photos = write_flat_photos(tmp_path / "camera", n=400)
+    for name, value in {"DCGAN_FULL_SMOKE": "1", "DCGAN_FID_STANDIN": "1", "DCGAN_REAL_DATA": str(photos),
+                        "DCGAN_DATA_DIR": str(cache / "data"), "DCGAN_RUNS_DIR": str(cache / "runs"),
+                        "DCGAN_PROGRESS": "0", "DCGAN_HEADLESS": "1", "DCGAN_PROFILE": "full"}.items():
+        monkeypatch.setenv(name, value)
+    chapter = ROOT / "book" / "02_training.ipynb"
+    papermill.execute_notebook(str(chapter), str(tmp_path / chapter.name),
+                               parameters={"PROFILE": "full", "DATASET": "folder"}, cwd=str(chapter.parent),
+                               progress_bar=False, kernel_name="python3", execution_timeout=900)
+    assert "held out for measuring" in (tmp_path / chapter.name).read_text()
+    distances = [e for e in json.loads((cache / "runs" / "metrics" / "training.json").read_text())
+                 if e["name"].startswith("fid_") and e["dataset"] == "folder"]
+    assert distances and all(e["features"] == "stand-in" for e in distances)   # flagged, never taken for real

@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from dcgan_lib.tooling.chapters import chapters, resolve
-from dcgan_lib.tooling.run import chapter_parameters, check, main, parse_params
+from dcgan_lib.tooling.run import chapter_parameters, check, check_inception, main, parse_params
 
 
 def args(**kw):
@@ -59,3 +59,19 @@ def test_data_dir_is_where_the_real_data_is_not_the_cache(tmp_path, monkeypatch)
     assert paths.data_dir() == tmp_path / "cache"
     monkeypatch.delenv("DCGAN_REAL_DATA")
     assert paths.real_data_root("cifar10") == tmp_path / "cache" / "cifar10"
+
+
+def test_missing_inception_weights_are_said_before_any_training(monkeypatch):
+    from dcgan_lib.analysis import metrics
+
+    def offline():
+        raise RuntimeError("the Inception FID needs the Inception weights, which could not be downloaded")
+
+    monkeypatch.setattr(metrics, "inception_fid", offline)
+    training = resolve(["training"])
+    with pytest.raises(ValueError, match="Inception FID on celeba.*could not be downloaded"):
+        check_inception(training, "celeba", "full")
+    with pytest.raises(ValueError, match="Inception FID on lsun"):
+        check_inception(training, None, "full")                 # full's own dataset is real
+    check_inception(training, None, "book")                     # rooms: the judge measures, no Inception
+    check_inception(resolve(["latent_walks"]), "celeba", "full")

@@ -20,8 +20,9 @@ def test_a_users_mixed_size_photos_train_resume_and_leave_samples(tmp_path, caps
     assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 0
     assert (run / "samples_epoch001.png").is_file() and (run / "samples_epoch002.png").is_file()
     state = store.load(run / "checkpoint.pt")
-    assert state["epoch"] == 2 and len(state["history"]["loss_d"]) == 2 * 2   # 8 images, batches of 4
-    assert "folder: 8 training images" in capsys.readouterr().out
+    assert state["epoch"] == 2 and len(state["history"]["loss_d"]) == 2 * 1   # 5 images, batches of 4
+    out = capsys.readouterr().out                                     # 8 photos, 3 held out for measuring
+    assert "folder: 5 training images" in out and "3 of 8 images (10%, chosen by file name) are held out" in out
     assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 0   # finished: nothing to do
     assert store.load(run / "checkpoint.pt")["history"] == state["history"]
     assert main(["--data", str(photos), "--epochs", "2", "--seed", "1", "--out", str(run), *TINY]) == 2
@@ -29,7 +30,7 @@ def test_a_users_mixed_size_photos_train_resume_and_leave_samples(tmp_path, caps
     assert "other options (--seed 1 here, 0 in the run)" in err and "--fresh" in err and "resume=False" not in err
     assert main(["--data", str(photos), "--epochs", "3", "--out", str(run), *TINY]) == 0   # more epochs: extended
     extended = store.load(run / "checkpoint.pt")
-    assert extended["epoch"] == 3 and extended["history"]["loss_d"][:4] == state["history"]["loss_d"]
+    assert extended["epoch"] == 3 and extended["history"]["loss_d"][:2] == state["history"]["loss_d"]
     assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 2     # fewer: refused
     assert "--epochs 2 here, 3 in the run" in capsys.readouterr().err
 
@@ -114,5 +115,55 @@ def test_dcgan_data_check_decodes_every_file_and_lists_the_bad_ones(tmp_path, ca
     (bad / "empty.png").write_bytes(b"")
     assert data_main(["check", "folder", "--root", str(photos), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "3 of the 11 train images of folder" in err
+    assert "3 of the 11 images (train and test) of folder" in err
     assert all(name in err for name in ("notes.jpg", "cut.png", "empty.png"))
+
+
+def test_a_small_folder_gets_a_batch_and_epochs_that_fit_it_and_says_so(tmp_path, capsys):
+    from dcgan_lib.tooling.train_cli import schedule
+
+    assert schedule(202_599, None, None)[:2] == (128, 5) and schedule(60_000, None, None)[2] == ""   # the paper's
+    batch, epochs, note = schedule(400, None, None)
+    assert batch == 16 and (400 // batch) * epochs >= 1500 and "--batch-size 16 and --epochs" in note
+    assert schedule(400, 32, 3) == (32, 3, "")                                        # what the user typed stays
+    assert schedule(5, None, None)[0] == 5                                            # never more than the images
+    run = tmp_path / "run"
+    assert main(["--data", "digits", "--n-images", "64", "--size", "32", "--ngf", "8", "--ndf", "8", "--quiet",
+                 "--epochs", "20", "--out", str(run)]) == 0
+    assert "chose --batch-size 16 for 64 images (80 steps)" in capsys.readouterr().out
+    kept = sorted(p.name for p in run.glob("generator_epoch*.pt"))                    # about ten, and the last
+    assert len(kept) == 11 and kept[0] == "generator_epoch000.pt" and kept[-1] == "generator_epoch020.pt"
+
+
+def test_a_device_that_is_not_here_is_refused_before_the_data_is_read(tmp_path, capsys, monkeypatch):
+    from dcgan_lib.tooling import train_cli
+
+    monkeypatch.setattr(train_cli, "decoded", lambda *a, **k: pytest.fail("the data was read"))
+    for device, said in (("cuda", "no CUDA GPU"), ("gpu", "not a device name"), ("tpu", "not a device name")):
+        assert main(["--data", "digits", "--device", device, "--out", str(tmp_path / "r"), *TINY]) == 2
+        err = capsys.readouterr().err
+        assert f"--device {device}: " in err and said in err and "Leave --device out" in err
+
+
+def test_an_unexpected_error_is_one_line_unless_debug_asks(tmp_path, capsys, monkeypatch):
+    from dcgan_lib.tooling import train_cli
+
+    def broken(*args, **kwargs):
+        raise OSError("something odd happened\nwith a second line")
+
+    monkeypatch.setattr(train_cli, "train", broken)
+    command = ["--data", "digits", "--epochs", "1", "--out", str(tmp_path / "r"), *TINY]
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: OSError: something odd happened (run again with --debug for the details)"
+    with pytest.raises(OSError, match="something odd"):
+        main([*command, "--debug"])
+
+
+def test_a_resumed_run_says_where_it_resumes(tmp_path, capsys):
+    command = ["--data", "digits", "--n-images", "32", "--out", str(tmp_path / "r"), *TINY]
+    assert main([*command, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main([*command, "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming the run in" in out and "after epoch 1 of 1" in out

@@ -56,6 +56,16 @@ def inception_fid() -> FrechetInceptionDistance:
         return FrechetInceptionDistance(feature=StandInFeatures(), normalize=True)
 
 
+def fid_features(judge: nn.Module | None) -> str:
+    """Which features `frechet_distance(..., judge)` will use: "judge", "Inception", or "stand-in" (meaningless
+    numbers, DCGAN_FID_STANDIN=1). Called before training, it fails at once where Inception's weights are missing,
+    not after hours; the name goes into the record beside every distance, so a stand-in figure is never taken for
+    a real one."""
+    if judge is not None:
+        return "judge"
+    return "stand-in" if isinstance(inception_fid().inception, StandInFeatures) else "Inception"
+
+
 @torch.no_grad()
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor, judge: nn.Module | None = None,
                      batch_size: int = 500) -> float:

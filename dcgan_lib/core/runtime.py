@@ -49,6 +49,26 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def device_unavailable(device: str) -> str | None:
+    """Why `device` (as a user typed it: 'cuda', 'cuda:1', 'mps', 'cpu') cannot be used here, or None if it can:
+    checked before data is loaded, so that a missing GPU is said in one line, not by torch mid-run."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        return f"{device!r} is not a device name (use cuda, cuda:<n>, mps or cpu)"
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            return "torch sees no CUDA GPU on this machine"
+        if parsed.index is not None and parsed.index >= count:
+            return f"this machine has {count} CUDA GPU(s), numbered from 0"
+    elif parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        return "torch sees no Apple GPU (mps) on this machine"
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        return f"{parsed.type} devices are not supported by this library (use cuda, mps or cpu)"
+    return None
+
+
 def machine_busy(load: float | None = None, factor: float = 1.5) -> bool:
     """Whether other work is slowing timings down: the 1-minute load average (`load`, else now) above `factor`
     times the CPU count. The chapters judge their speed bars only on a machine that is not busy, and record

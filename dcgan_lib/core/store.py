@@ -195,7 +195,13 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
             raise _read_only(folder / FINISHED) from None
         with _claimed(folder):  # a second process asking for the same artefact waits, then loads it
             if not is_finished(folder):
+                made_in = _identity(folder)
                 artefact = fit(folder)
+                if _identity(folder) != made_in:  # deleted (or replaced) while fit ran: never mark a partial one
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise StoreFolderLost(f"{folder} was deleted while its {kind} was being made, so what was "
+                                          f"written after that is incomplete and was removed too; nothing was "
+                                          f"marked finished. Run again to make it from the start.")
                 write_text_atomic(text, folder / FINISHED)
                 return artefact
     stored = _read_record(folder / FINISHED)
@@ -203,6 +209,19 @@ def load_or_train(kind: str, config: Any, build: Callable[[Path], T], fit: Calla
         raise ValueError(f"{folder} holds a {stored.get('type')} made from another config than the one asked "
                          f"for ({type(config).__name__}): delete the folder to make this one again.")
     return build(folder)
+
+
+class StoreFolderLost(RuntimeError):
+    """A store folder was deleted while its artefact was being made."""
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The folder's (device, inode), None when it is gone: a folder deleted and made again has another."""
+    try:
+        stat = folder.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _read_record(path: Path) -> Any:

@@ -5,11 +5,15 @@ files pays it for every image of every epoch. `decoded` pays it once: the first 
 the paper's preprocessing into ``<data_dir>/decoded/<name>-<split>-<size>px-<key>/images.u8`` (N×C×H×W bytes,
 written atomically); every later call maps that file into memory, so epochs read bytes, not image files. CelebA
 at 64×64 is 2.5 GB; LSUN's three million bedrooms are 37 GB, so the free space is checked before writing.
+Every open checks the file's size and a checksum of evenly spaced blocks of it; a damaged decoded folder (the
+file truncated or zeroed in place, the index unreadable) is a cache, not data: it is decoded again, with a note.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +28,13 @@ from dcgan_lib.data.datasets import load_dataset
 from dcgan_lib.data.folders import folder_fingerprint
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset, to_uint8
 
-DECODED_VERSION = 1      # bump when the preprocessing changes, so old decoded files are not reused
+DECODED_VERSION = 2      # bump when the preprocessing or the index changes, so old decoded files are not reused
 IMAGES_FILE, INDEX_FILE = "images.u8", "index.pt"
+CHECKSUM_BLOCKS, CHECKSUM_BLOCK_BYTES = 256, 1 << 16   # 16 MB read per open, whatever the file's size
+
+
+class DamagedDecoded(DatasetError):
+    """A decoded folder whose images file or index no longer matches what was written."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class DecodedSpec:
     image_size: int
     n: int | None            # the first n images of the split (None: all)
     source: str              # the folder the images were read from, resolved
-    fingerprint: str         # sizes and modification times of the source's top two levels
+    fingerprint: str         # paths, sizes and modification times of every file under the source
     version: int = DECODED_VERSION
 
 
@@ -70,22 +79,47 @@ def decoded(name: str, image_size: int, n: int | None = None, split: str = "trai
         return open_decoded(folder, name)
 
     root = Path(cache_root).expanduser() if cache_root is not None else default_data_dir()
-    return store.load_or_train("decoded", spec, build, fit, root=root, label=f"{name}-{split}-{image_size}px")
+    label = f"{name}-{split}-{image_size}px"
+    try:
+        return store.load_or_train("decoded", spec, build, fit, root=root, label=label)
+    except DamagedDecoded as err:   # derived from the image files, so nothing is lost by decoding again
+        folder = store.artefact_dir("decoded", spec, root, label=label)
+        print(f"note: {err}; decoding the images again.", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        return store.load_or_train("decoded", spec, build, fit, root=root, label=label)
 
 
 def open_decoded(folder: str | Path, name: str = "decoded") -> ImageDataset:
     """The `ImageDataset` of a decoded folder: its images file mapped copy-on-write (nothing is read until a
     batch asks for it, and a change in memory never reaches the file), its labels in memory."""
     folder = Path(folder)
-    index = store.load(folder / INDEX_FILE)
-    shape = tuple(int(s) for s in index["shape"])
+    try:
+        index = store.load(folder / INDEX_FILE)
+        shape = tuple(int(s) for s in index["shape"])
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError):
+        raise DamagedDecoded(f"the index of the decoded images in {folder} is missing or damaged") from None
     path = folder / IMAGES_FILE
     expected = int(np.prod(shape))
     if not path.exists() or path.stat().st_size != expected:
-        raise DatasetError(f"{path} is missing or damaged (it should hold {expected:,} bytes): delete the folder "
-                           f"{folder} and the images are decoded again")
+        raise DamagedDecoded(f"{path} is missing or damaged (it should hold {expected:,} bytes)")
+    if index.get("checksum") != checksum(path):
+        raise DamagedDecoded(f"{path} was changed after it was written (its checksum differs)")
     images = torch.from_numpy(np.memmap(path, dtype=np.uint8, mode="c", shape=shape))
     return ImageDataset(name, images, labels=index["labels"], class_names=index["class_names"])
+
+
+def checksum(path: Path) -> str:
+    """A blake2b hash of `CHECKSUM_BLOCKS` evenly spaced blocks of the file (all of it when small) and its size:
+    cheap on a 37 GB file, and it sees a file truncated, zeroed or rewritten in place."""
+    size, digest = path.stat().st_size, hashlib.blake2b(digest_size=16)
+    digest.update(str(size).encode())
+    span = CHECKSUM_BLOCKS * CHECKSUM_BLOCK_BYTES
+    starts = [0] if size <= span else np.linspace(0, size - CHECKSUM_BLOCK_BYTES, CHECKSUM_BLOCKS).astype(np.int64)
+    with open(path, "rb") as f:
+        for start in starts:
+            f.seek(int(start))
+            digest.update(f.read(span if size <= span else CHECKSUM_BLOCK_BYTES))
+    return digest.hexdigest()
 
 
 def _check_space(folder: Path, nbytes: int) -> None:
@@ -116,5 +150,5 @@ def _decode_into(dataset: torch.utils.data.Dataset, folder: Path, workers: int, 
     store.write_atomic(folder / IMAGES_FILE, write)
     classes = getattr(getattr(dataset, "base", None), "classes", None)
     shape = [len(dataset), dataset.channels, dataset.image_size, dataset.image_size]
-    store.save_atomic({"shape": shape, "labels": torch.cat(labels),
+    store.save_atomic({"shape": shape, "labels": torch.cat(labels), "checksum": checksum(folder / IMAGES_FILE),
                        "class_names": list(classes) if classes else None}, folder / INDEX_FILE)

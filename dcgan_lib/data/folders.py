@@ -20,6 +20,7 @@ from PIL import Image
 
 JUNK_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints", "@eaDir", "$RECYCLE.BIN"})
 HELD_OUT_FOLDERS = ("test", "val")
+HELD_OUT_PERCENT = 10    # of a folder without test/ or val/, chosen by file name (see `is_held_out`)
 
 
 def image_suffixes() -> frozenset[str]:
@@ -39,14 +40,38 @@ class FolderScan:
     skipped: Counter = field(default_factory=Counter)     # reason -> how many files
     examples: dict[str, str] = field(default_factory=dict)  # reason -> one path, to show
 
+    held_out: str = ""    # how the held-out images were taken, when the folder has no test/ or val/
+
     def note(self) -> str:
         """One line: how many images in how many classes, and what was skipped and why."""
         classes = "one class (a flat folder)" if len(self.classes) <= 1 else f"{len(self.classes)} classes"
         line = f"{self.root}: {len(self.paths):,} images, {classes}"
+        if self.held_out:
+            line += f" ({self.held_out})"
         if self.skipped:
             line += "; skipped " + ", ".join(f"{reason}: {n} (e.g. {self.examples[reason]})"
                                              for reason, n in self.skipped.items())
         return line
+
+
+def is_held_out(root: Path, path: Path) -> bool:
+    """Whether `path` is one of the `HELD_OUT_PERCENT`% of a folder without test/ that are kept for measuring: a
+    hash of its path under `root`, so the choice is the same on every machine, in every run, and an image added
+    later never moves another one between the splits."""
+    name = path.relative_to(root).as_posix().encode()
+    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big") % 100 < HELD_OUT_PERCENT
+
+
+def split_scan(scan: FolderScan, split: str) -> FolderScan:
+    """The training or the held-out part of a scanned folder that has no test/ or val/ (`is_held_out`), with
+    the note saying how it was split."""
+    keep = [is_held_out(scan.root, p) == (split != "train") for p in scan.paths]
+    held = sum(is_held_out(scan.root, p) for p in scan.paths)
+    part = FolderScan(scan.root, [p for p, k in zip(scan.paths, keep) if k],
+                      [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples)
+    part.held_out = (f"{split}: {held:,} of {len(scan.paths):,} images ({HELD_OUT_PERCENT}%, chosen by file name) "
+                     f"are held out for measuring, never trained on; put your own choice in test/ to change it")
+    return part
 
 
 def scan_folder(root: Path) -> FolderScan:

@@ -11,7 +11,14 @@ from PIL import Image
 from torch import Tensor
 
 from dcgan_lib.core.paths import real_data_root
-from dcgan_lib.data.folders import HELD_OUT_FOLDERS, FolderScan, open_image, scan_folder
+from dcgan_lib.data.folders import (
+    HELD_OUT_FOLDERS,
+    HELD_OUT_PERCENT,
+    FolderScan,
+    open_image,
+    scan_folder,
+    split_scan,
+)
 from dcgan_lib.data.formats import (
     ArrayImages,
     FileImages,
@@ -88,25 +95,23 @@ def _is_empty(root: Path) -> bool:
 
 def folder_split(root: Path, split: str) -> FolderScan:
     """The images of `split` in a user's folder (flat, in class folders, nested; junk skipped and counted):
-    <root>/train and <root>/test (or val) when they exist. A folder without them is a training set only, so
-    asking it for held-out images is an error (never the training images again)."""
+    <root>/train and <root>/test (or val) when they exist. Without a test/ or val/, a fixed tenth of the images,
+    chosen by file name (`folders.is_held_out`), is the held-out split and is never trained on."""
     if not root.is_dir():
         raise DatasetError(f"the folder dataset needs a folder of images, but {root} "
                            f"{'is a file' if root.exists() else 'does not exist'}: pass the folder that holds your "
                            f"images (dcgan-train --data <folder>, or data_dir=<folder>)")
     held_out = next((root / sub for sub in HELD_OUT_FOLDERS if (root / sub).is_dir()), None)
-    if split == "train":
-        if held_out is not None and not (root / "train").is_dir():
-            raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
-                               f"in {root / 'train'}/ so that held-out images are never trained on")
-        folder = root / "train" if (root / "train").is_dir() else root
-    elif held_out is None:
-        raise DatasetError(f"the folder dataset at {root} has no held-out images (no test/ or val/ subfolder), so "
-                           f"split={split!r} would give the training images again: move some images to "
-                           f"{root / 'test'}/ and the rest to {root / 'train'}/, or use split='train'")
+    if split == "train" and held_out is not None and not (root / "train").is_dir():
+        raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
+                           f"in {root / 'train'}/ so that held-out images are never trained on")
+    if held_out is None:   # no held-out folder: a fixed share of the images, chosen by name, is held out
+        scan = split_scan(scan_folder(root / "train" if (root / "train").is_dir() else root), split)
+        if not scan.paths and split != "train":
+            raise DatasetError(f"the folder {root} has too few images to hold {HELD_OUT_PERCENT}% out for "
+                               f"measuring: add images, or put a few in {root / 'test'}/")
     else:
-        folder = held_out
-    scan = scan_folder(folder)
+        scan = scan_folder((root / "train") if split == "train" else held_out)
     if not scan.paths:
         raise DatasetError(f"no images found in {scan.note()}: put image files (.jpg, .png, ...) in the folder, "
                            f"flat or in class folders")

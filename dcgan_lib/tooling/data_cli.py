@@ -74,20 +74,22 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
     if download and name in NO_DOWNLOAD:
         raise DatasetError(NO_DOWNLOAD[name].format(root=root))
     size = DATASET_SPECS[name].sizes[0]
-    counts = {}
+    counts, problems = {}, []
     for split in SPLITS:
-        if name == "folder" and split == "test" and not any((root / s).is_dir() for s in ("test", "val")):
-            continue                      # a folder without test/ is a training set only
-        dataset = load_dataset(name, size, split=split, data_dir=root, download=download)
+        try:
+            dataset = load_dataset(name, size, split=split, data_dir=root, download=download)
+        except DatasetError:
+            if name == "folder" and split == "test" and not any((root / s).is_dir() for s in ("test", "val")):
+                continue      # a folder too small to hold a tenth out: it is a training set only
+            raise
         if len(dataset) == 0:
             raise DatasetError(f"{name} ({split}) in {root} holds no images")
-        problems = unreadable(dataset, progress=progress, label=f"{name} {split}") if decode else []
-        if problems:
-            shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10
-                                                  else "")
-            raise DatasetError(f"{len(problems)} of the {len(dataset):,} {split} images of {name} in {root} cannot "
-                               f"be read:\n  {shown}\nDelete or replace them, then check again.")
+        problems += unreadable(dataset, progress=progress, label=f"{name} {split}") if decode else []
         counts[split] = len(dataset)
+    if problems:
+        shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise DatasetError(f"{len(problems)} of the {sum(counts.values()):,} images ({' and '.join(counts)}) of "
+                           f"{name} in {root} cannot be read:\n  {shown}\nDelete or replace them, then check again.")
     return counts
 
 

@@ -92,6 +92,21 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     return notebooks, {"PROFILE": args.profile, **params}
 
 
+def check_inception(notebooks: list[Path], dataset: object, profile: str) -> None:
+    """Chapter 02 on a real dataset (any dataset at `full` but a generated one) measures the Inception FID: its
+    weights must be at hand before training starts, not after it (a ValueError says how to get them)."""
+    from dcgan_lib.analysis.metrics import fid_features
+    from dcgan_lib.data.specs import DATASET_SPECS
+
+    real = (dataset is None and profile == "full") or (dataset in DATASET_SPECS and not DATASET_SPECS[dataset].offline)
+    if real and any(n.stem == "02_training" for n in notebooks):
+        try:
+            fid_features(None)
+        except RuntimeError as err:
+            raise ValueError(f"the training chapter measures the Inception FID on {dataset or 'lsun'}, and {err}") \
+                from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.run", description=__doc__.splitlines()[0])
@@ -109,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         notebooks, params = check(args, torch.cuda.is_available())
+        check_inception(notebooks, params.get("DATASET"), args.profile)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

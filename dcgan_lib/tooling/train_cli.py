@@ -15,15 +15,21 @@ epochs and runs do not decode JPEGs again; `--no-cache` reads the files every ep
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
 from pathlib import Path
 
 from dcgan_lib.core import store
+from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
 from dcgan_lib.train.configs import ConfigError, RunConfigMismatch, TrainConfig
 from dcgan_lib.train.loop import TrainingDiverged, train
 
 SIZES = (32, 64, 128)
+PAPER_BATCH, LARGE_EPOCHS = 128, 5   # the paper's batch; passes over a large dataset (CelebA: 5 give faces)
+SMALL_STEPS = 1500                   # steps a small folder gets at least (drawn faces show at about 1,000)
+MAX_SNAPSHOTS = 10                   # G's weights kept after about this many epochs by default (and the last)
 
 
 class _Defaults(argparse.HelpFormatter):
@@ -45,8 +51,12 @@ def parser() -> argparse.ArgumentParser:
                    help="for a named real dataset, the folder that holds it (default $DCGAN_REAL_DATA or data/<name>)")
     p.add_argument("--download", action="store_true", help="let torchvision download a named dataset (needs internet)")
     p.add_argument("--size", type=int, default=64, choices=SIZES, help="image size the DCGAN is built for")
-    p.add_argument("--epochs", type=int, default=5, help="passes over the training images")
-    p.add_argument("--batch-size", type=int, default=128, help="images per step")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"passes over the training images (default: {LARGE_EPOCHS}, or enough for {SMALL_STEPS:,} "
+                        f"steps on a small folder)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"images per step (default: the paper's {PAPER_BATCH}, smaller for a small folder, so that an "
+                        f"epoch has at least 40 steps)")
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (the paper's)")
     p.add_argument("--beta1", type=float, default=0.5, help="Adam β1 (the paper's)")
     p.add_argument("--nz", type=int, default=100, help="size of z")
@@ -58,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every k steps within an epoch")
     p.add_argument("--fresh", action="store_true", help="start over even if --out holds a checkpoint")
+    p.add_argument("--keep-every", type=int, default=None,
+                   help=f"keep G's weights after every k-th epoch and the last (default: about {MAX_SNAPSHOTS} "
+                        f"kept; 1 keeps every epoch's)")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     p.add_argument("--no-cache", action="store_true",
                    help="read and decode the image files every epoch instead of once into a memory-mapped file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,7 +98,7 @@ def resolve_data(data: str) -> tuple[str, Path | None]:
 def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None]:
     """The config, the run folder and the data folder, or a ValueError naming the option and the fix."""
     name, folder = resolve_data(args.data)
-    for option in ("epochs", "batch_size", "nz", "ngf", "ndf", "n_images", "checkpoint_every"):
+    for option in ("epochs", "batch_size", "nz", "ngf", "ndf", "n_images", "checkpoint_every", "keep_every"):
         value = getattr(args, option)
         if value is not None and value <= 0:
             raise ValueError(f"--{option.replace('_', '-')} must be a positive whole number, got {value}.")
@@ -93,10 +107,14 @@ def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None
     root = folder if folder is not None else (Path(args.data_root).expanduser() if args.data_root else None)
     if root is not None and not root.is_dir():
         raise ValueError(f"--data-root {root} does not exist: pass the folder that holds the {name} files.")
+    problem = device_unavailable(args.device) if args.device is not None else None
+    if problem:
+        raise ValueError(f"--device {args.device}: {problem}. Leave --device out to use the best device there is.")
     try:
         config = TrainConfig(dataset=name, image_size=args.size, nc=DATASET_SPECS[name].channels, nz=args.nz,
-                             ngf=args.ngf, ndf=args.ndf, batch_size=args.batch_size, epochs=args.epochs,
-                             lr=args.lr, beta1=args.beta1, n_train=args.n_images, seed=args.seed)
+                             ngf=args.ngf, ndf=args.ndf, batch_size=args.batch_size or PAPER_BATCH,
+                             epochs=args.epochs or LARGE_EPOCHS, lr=args.lr, beta1=args.beta1,
+                             n_train=args.n_images, seed=args.seed)
     except ConfigError as err:
         raise ValueError(str(err)) from None
     out = Path(args.out).expanduser() if args.out else Path("runs") / (folder.name if folder else name)
@@ -119,9 +137,39 @@ def _progress(out: Path) -> str:
         return "before the first checkpoint"
 
 
+def schedule(n_images: int, batch_size: int | None, epochs: int | None) -> tuple[int, int, str]:
+    """(batch size, epochs, a note on what was chosen) for `n_images`: the paper's batch of 128 and 5 epochs on a
+    large dataset; on a small folder a batch that gives an epoch 40 steps or more (at least 16 images) and enough
+    epochs for `SMALL_STEPS` steps, since 3 epochs of 4 steps learn nothing visible. Given values are kept."""
+    chosen_batch = batch_size or min(max(16, min(PAPER_BATCH, 2 ** int(math.log2(max(n_images // 40, 1))))),
+                                     max(n_images, 1))
+    steps = max(n_images // chosen_batch, 1)
+    chosen_epochs = epochs or max(LARGE_EPOCHS, math.ceil(SMALL_STEPS / steps))
+    picked = [f"--batch-size {chosen_batch}" for _ in [1] if batch_size is None] + \
+             [f"--epochs {chosen_epochs}" for _ in [1] if epochs is None]
+    note = (f"chose {' and '.join(picked)} for {n_images:,} images ({steps * chosen_epochs:,} steps); pass them "
+            f"to choose yourself" if picked and (chosen_batch, chosen_epochs) != (PAPER_BATCH, LARGE_EPOCHS) else "")
+    return chosen_batch, chosen_epochs, note
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (2 for a bad option or dataset, 1 for a diverged run)."""
+    """Command-line entry point; returns the exit status (2 for a bad option or dataset, 1 for a diverged run, 130
+    when stopped); any other error is one line unless --debug asks for its traceback."""
     args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - a tool's user gets one line, not a traceback
+        if args.debug:
+            raise
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"error: {type(err).__name__}: {first} (run again with --debug for the details)", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the options, load the data, train; the exit status (see `main`)."""
     try:
         config, out, root = check_args(args)
         real = not DATASET_SPECS[config.dataset].offline
@@ -129,14 +177,19 @@ def main(argv: list[str] | None = None) -> int:
                  "download": args.download and real}
         data = (load_dataset(config.dataset, config.image_size, **where) if args.no_cache
                 else decoded(config.dataset, config.image_size, progress=not args.quiet, **where))
-    except (ValueError, DatasetError) as err:
+        batch_size, epochs, note = schedule(len(data), args.batch_size, args.epochs)
+        config = dataclasses.replace(config, batch_size=batch_size, epochs=epochs)
+    except (ValueError, DatasetError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{config.dataset}: {len(data):,} training images at {config.image_size}×{config.image_size}; "
-          f"run folder {out}")
+          f"run folder {out}" + (f"\n{note}" if note else ""))
+    if not args.fresh and (out / "checkpoint.pt").exists():
+        print(f"resuming the run in {out}, {_progress(out)}")
+    keep_every = args.keep_every or max(1, math.ceil(config.epochs / MAX_SNAPSHOTS))
     try:
         result = train(config, out, device=args.device, data=data, resume=not args.fresh,
-                       checkpoint_every=args.checkpoint_every, progress=not args.quiet)
+                       checkpoint_every=args.checkpoint_every, progress=not args.quiet, snapshot_every=keep_every)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -152,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nstopped {_progress(out)}: run the same command to resume.", file=sys.stderr)
         return 130
-    print(f"done: {result.epochs_done} epochs in {result.train_seconds:.0f} s; samples after each epoch and the "
-          f"checkpoint are in {out}")
+    print(f"done: {result.epochs_done} epochs in {result.train_seconds:.0f} s; samples after each epoch, the "
+          f"checkpoint and G's weights every {keep_every} epoch(s) are in {out}")
     return 0
 
 

@@ -9,7 +9,6 @@ data parallelism over several processes when launched by torchrun (see dcgan_lib
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dcgan_lib.core import store
-from dcgan_lib.core.runtime import evaluating, frozen, pick_device, show_progress
+from dcgan_lib.core.runtime import frozen, pick_device, show_progress
 from dcgan_lib.data.datasets import ImageDataset, check_channels, load_dataset
 from dcgan_lib.data.decode_once import decoded
 from dcgan_lib.data.specs import DATASET_SPECS
@@ -39,6 +38,7 @@ from dcgan_lib.train.configs import (
     is_conditional,
 )
 from dcgan_lib.train.distributed import World, parallel
+from dcgan_lib.train.run_files import clear_run, load_generator_snapshot, save_generator_snapshot, save_sample_grid
 
 __all__ = ["ConditionalConfig", "TrainConfig", "TrainResult", "TrainingDiverged", "build_models", "load_trained",
            "make_optimizers", "train", "train_step"]
@@ -139,17 +139,19 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
            data: ImageDataset | torch.Tensor | torch.utils.data.Dataset | None = None, resume: bool = True,
            stop_after_epoch: int | None = None, checkpoint_every: int | None = None, progress: bool | None = None,
            channels_last: bool = True, precision: str = "auto", compile: bool = False,
-           sync_batchnorm: bool = False) -> TrainResult:
+           sync_batchnorm: bool = False, snapshot_every: int = 1) -> TrainResult:
     """Train a GAN for config.epochs epochs; resumes exactly from run_dir's checkpoint if there is one.
 
     `config` is a `TrainConfig` (the DCGAN) or a `ConditionalConfig` (G and D also see each batch's labels).
     A checkpoint is written after every epoch and, with `checkpoint_every=k`, every k steps within an epoch.
     `data` defaults to `load_dataset(config.dataset, ...)`; `stop_after_epoch` stops early (as an interruption
     would); `precision` is 'auto' (bf16 autocast on a CUDA device that supports it, else fp32), 'fp32' or 'bf16';
-    `compile` applies torch.compile to G and D. Launched by torchrun, each process trains on its share of every
-    batch of config.batch_size (the global batch) and process 0 alone writes files; see dcgan_lib.train.distributed.
+    `compile` applies torch.compile to G and D; `snapshot_every=k` keeps G's weights after every k-th epoch (and
+    the last) instead of after each, to save disk on long runs. Launched by torchrun, each process trains on its
+    share of every batch of config.batch_size (the global batch) and process 0 alone writes files; see
+    dcgan_lib.train.distributed.
     """
-    _check_options(precision, checkpoint_every, stop_after_epoch)
+    _check_options(precision, checkpoint_every, stop_after_epoch, snapshot_every)
     device, run_dir = pick_device(device), Path(run_dir)
     world = World.current()  # this process's rank among the processes torchrun started (rank 0 of 1 without it)
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
@@ -176,7 +178,7 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
         history, start_epoch, seconds = state["history"], state["epoch"], state.get("seconds", 0.0)
         skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
     elif world.is_main:
-        _clear_run(run_dir)   # starting over: none of an old run's epochs may pass for this one's
+        clear_run(run_dir)   # starting over: none of an old run's epochs may pass for this one's
         save_generator_snapshot(G, run_dir, 0)
     # The modules the steps call: DDP wrappers when there are several processes, compiled if asked.
     G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (G, D))
@@ -223,7 +225,7 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
         _flush(pending, history, bar, run_dir, epoch, world)
         seconds += time.perf_counter() - started
         skip_steps = 0
-        if world.is_main:
+        if world.is_main and ((epoch + 1) % snapshot_every == 0 or epoch + 1 == config.epochs):
             save_generator_snapshot(G, run_dir, epoch + 1)
             save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png", fixed_labels)
         save_checkpoint(epoch + 1)
@@ -235,12 +237,14 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def _check_options(precision: str, checkpoint_every: int | None, stop_after_epoch: int | None) -> None:
+def _check_options(precision: str, checkpoint_every: int | None, stop_after_epoch: int | None,
+                   snapshot_every: int = 1) -> None:
     """Refuse options of `train` that no run can use, naming the option, the value and what is valid."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not valid: use one of {PRECISIONS} (fp16 is not offered: "
                          f"bf16 autocast on a CUDA device needs no loss scaling).")
-    for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("stop_after_epoch", stop_after_epoch, 0)):
+    for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("stop_after_epoch", stop_after_epoch, 0),
+                               ("snapshot_every", snapshot_every, 1)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
             raise ValueError(f"{name}={value!r} is not valid: use None or a whole number of at least {least}.")
 
@@ -345,37 +349,6 @@ def fixed_noise(config: GANConfig) -> torch.Tensor:
 def fixed_labels_for(config: GANConfig) -> torch.Tensor | None:
     """The labels of the fixed batch of a conditional model (0, 1, ..., 9, 0, 1, ...: a row per class), else None."""
     return torch.arange(config.n_fixed) % config.n_classes if is_conditional(config) else None
-
-
-@torch.no_grad()
-def save_sample_grid(G: nn.Module, z: torch.Tensor, path: Path, labels: torch.Tensor | None = None) -> None:
-    """Write G(z) (or G(z, labels)) as an image grid (G in eval mode, restored afterwards)."""
-    from torchvision.utils import save_image
-
-    y = () if labels is None else (labels.to(z.device),)
-    with evaluating(G):
-        images = G(z, *y).float()
-    nrow = int(labels.max()) + 1 if labels is not None else int(math.sqrt(len(z)))
-    save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
-
-
-def _clear_run(run_dir: Path) -> None:
-    """Remove the files an earlier run wrote into `run_dir` (checkpoint, snapshots, sample grids)."""
-    for pattern in ("checkpoint.pt", "generator_epoch*.pt", "samples_epoch*.png"):
-        for path in run_dir.glob(pattern):
-            path.unlink()
-
-
-def save_generator_snapshot(G: nn.Module, run_dir: Path, epoch: int) -> None:
-    """Keep G's weights after `epoch` epochs, so curves over training can be measured again later."""
-    store.save_atomic({k: v.cpu() for k, v in G.state_dict().items()}, run_dir / f"generator_epoch{epoch:03d}.pt")
-
-
-def load_generator_snapshot(run_dir: str | Path, config: GANConfig, epoch: int) -> nn.Module:
-    """A generator with the weights it had after `epoch` epochs of the run in run_dir (eval mode, CPU)."""
-    G, _ = build_models(config)
-    G.load_state_dict(store.load(Path(run_dir) / f"generator_epoch{epoch:03d}.pt"))
-    return G.eval()
 
 
 def load_trained(run_dir: str | Path, device: str | torch.device | None = None) -> TrainResult:
