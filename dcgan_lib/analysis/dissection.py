@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from dcgan_lib.core.runtime import evaluating, show_progress
+from dcgan_lib.analysis.minibatch import fit_minibatches
+from dcgan_lib.core.runtime import evaluating
 from dcgan_lib.data import load_dataset
 from dcgan_lib.models.small_cnn import ObjectLocator
 
@@ -152,22 +152,17 @@ def train_locator(config: LocatorConfig, device: torch.device | str = "cpu",
     pos = target.mean().clamp(1e-3, 0.5)
     optimizer = torch.optim.Adam(locator.parameters(), lr=2e-3)
     rng, batch_size = torch.Generator().manual_seed(seed), 128
-    steps = epochs * (len(images) // batch_size)
+    steps_per_epoch = len(images) // batch_size   # full batches only
+    steps = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=max(steps, 1))
     pos_weight = ((1 - pos) / pos).sqrt().to(device)   # halfway to balanced classes
-    with tqdm(total=steps, desc=f"{obj} locator for {dataset_name}", disable=not show_progress(progress)) as bar:
-        for _ in range(epochs):
-            locator.train()
-            order = torch.randperm(len(images), generator=rng)
-            for start in range(0, len(order) - batch_size + 1, batch_size):
-                idx = order[start:start + batch_size]
-                logits = locator(_degrade(images[idx], rng).to(device))
-                loss = F.binary_cross_entropy_with_logits(logits, target[idx].to(device), pos_weight=pos_weight)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                bar.update()
+
+    def loss_of_batch(idx: torch.Tensor) -> torch.Tensor:
+        logits = locator(_degrade(images[idx], rng).to(device))
+        return F.binary_cross_entropy_with_logits(logits, target[idx].to(device), pos_weight=pos_weight)
+
+    fit_minibatches(locator, loss_of_batch, len(images), batch_size, steps_per_epoch, epochs, optimizer,
+                    schedule, rng, desc=f"{obj} locator for {dataset_name}", progress=progress)
     locator.eval()
     test_target = boxes_to_mask(test_set.boxes[obj], image_size, grid)
     locator.test_scores = locator_scores(locator, test_set.as_float(), test_target)

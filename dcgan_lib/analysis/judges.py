@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from dcgan_lib.core.runtime import show_progress
+from dcgan_lib.analysis.minibatch import fit_minibatches
 from dcgan_lib.data import ImageDataset, load_dataset
 from dcgan_lib.models.small_cnn import Judge, JudgeSpec
 
@@ -113,25 +112,20 @@ def train_judge(config: JudgeConfig, device: torch.device | str = "cpu", progres
     targets = _targets(train_set, spec)
     optimizer = torch.optim.Adam(judge.parameters(), lr=2e-3)
     rng, batch_size = torch.Generator().manual_seed(seed), 128
-    steps = config.epochs * (len(images) // batch_size)
+    steps_per_epoch = len(images) // batch_size   # full batches only
+    steps = config.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=4e-3, total_steps=max(steps, 1))
-    with tqdm(total=steps, desc=f"judge for {name}", disable=not show_progress(progress)) as bar:
-        for _ in range(config.epochs):
-            judge.train()
-            order = torch.randperm(len(images), generator=rng)
-            for start in range(0, len(order) - batch_size + 1, batch_size):
-                idx = order[start:start + batch_size]
-                x, batch_targets, single = images[idx], {k: v[idx] for k, v in targets.items()}, None
-                if spec.blend:
-                    x, batch_targets["blend"] = blend_pairs(x, generator=rng)
-                    single = 1 - batch_targets["blend"]
-                loss = judge_loss(judge(x.to(device)), {k: v.to(device) for k, v in batch_targets.items()},
-                                  None if single is None else single.to(device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                bar.update()
+
+    def loss_of_batch(idx: torch.Tensor) -> torch.Tensor:
+        x, batch_targets, single = images[idx], {k: v[idx] for k, v in targets.items()}, None
+        if spec.blend:
+            x, batch_targets["blend"] = blend_pairs(x, generator=rng)
+            single = 1 - batch_targets["blend"]
+        return judge_loss(judge(x.to(device)), {k: v.to(device) for k, v in batch_targets.items()},
+                          None if single is None else single.to(device))
+
+    fit_minibatches(judge, loss_of_batch, len(images), batch_size, steps_per_epoch, config.epochs,
+                    optimizer, schedule, rng, desc=f"judge for {name}", progress=progress)
     judge.eval()
     judge.test_scores = score(judge, test_set)
     return judge

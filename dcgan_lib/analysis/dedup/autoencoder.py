@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from dcgan_lib.analysis.dedup.inputs import INPUT_DIM, INPUT_SIZE, iter_batches
-from dcgan_lib.core.runtime import show_progress
+from dcgan_lib.analysis.minibatch import fit_minibatches
 from dcgan_lib.data.datasets import ImageDataset
 from dcgan_lib.data.imagedata import to_uint8
 
@@ -122,24 +121,13 @@ def train_autoencoder(images: Tensor | ImageDataset | torch.utils.data.Dataset, 
     rng = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = max(len(data) // config.batch_size, 1)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
-    history = []
-    with tqdm(total=config.epochs * steps_per_epoch, desc="hashing autoencoder",
-              disable=not show_progress(progress)) as bar:
-        for _ in range(config.epochs):
-            model.train()
-            order, total = torch.randperm(len(data), generator=rng), 0.0
-            for step in range(steps_per_epoch):
-                idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-                x = data[idx].to(device).float().div_(127.5).sub_(1.0).view(-1, 3, INPUT_SIZE, INPUT_SIZE)
-                loss = F.mse_loss(model(x), x)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total += loss.item()
-                bar.update()
-            history.append(total / steps_per_epoch)
-            bar.set_postfix(mse=f"{history[-1]:.4f}")
+
+    def loss_of_batch(idx: Tensor) -> Tensor:
+        x = data[idx].to(device).float().div_(127.5).sub_(1.0).view(-1, 3, INPUT_SIZE, INPUT_SIZE)
+        return F.mse_loss(model(x), x)
+
+    history = fit_minibatches(model, loss_of_batch, len(data), config.batch_size, steps_per_epoch, config.epochs,
+                              optimizer, schedule, rng, desc="hashing autoencoder", progress=progress, loss_name="mse")
     model.eval()
     model.config, model.history = config, history
     return model
