@@ -22,8 +22,9 @@ import os
 
 import torch
 
+from dcgan_lib.core.runtime import pick_device
 from dcgan_lib.train import speed
-from dcgan_lib.train.loop import TrainConfig, pick_device
+from dcgan_lib.train.loop import STEP_PRECISIONS, TrainConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of every setting")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation happens here)")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
-    parser.add_argument("--precision", choices=speed.PRECISIONS, default=None,
+    parser.add_argument("--precision", choices=STEP_PRECISIONS, default=None,
                         help="add a bf16 autocast setting with 'bf16' (default: bf16 on CUDA if supported)")
     parser.add_argument("--compile", action="store_true", help="add a torch.compile setting")
     parser.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"],

@@ -1,4 +1,4 @@
-"""`make book`'s two steps (dcgan_lib.tooling.book_build) on a tiny book of two chapters."""
+"""`make book`'s chapter and render steps (dcgan_lib.tooling.book_build) on a tiny book of two chapters."""
 import json
 
 import nbformat

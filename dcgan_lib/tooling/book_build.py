@@ -1,18 +1,20 @@
-"""Build the HTML book in two steps: run every chapter in a plain papermill process, then render.
+"""Build the HTML book in three steps: train its models, run the chapters (two at a time), then render.
 
     python -m dcgan_lib.tooling.book_build --profile book          # = make book; the HTML lands in _build/html
     python -m dcgan_lib.tooling.book_build --profile ci --path-output /tmp/site   # the browser test's build
     python -m dcgan_lib.tooling.book_build --run runs/full --path-output _build/book-from   # = make book-from RUN=...
     python -m dcgan_lib.tooling.book_build --profile book --seed 1 --strict   # = make book SEED=1 STRICT=1
 
-Step 1 executes the chapters of `_toc.yml` in order, each alone with papermill and **no cell timeout**, so
-that training a model on a slow or busy machine can take as long as it needs. Each finished chapter is kept in
-`_build/executed/<profile>/` with a fingerprint of its source, the library and the profile; a later build
-skips the chapters whose fingerprint still matches. An interrupted or failed build therefore resumes at the
-chapter where it stopped (and the trainer resumes a model from its last checkpoint). Step 2 stages the executed
-notebooks in place of the chapters (`dcgan_lib.tooling.publish`) and has jupyter-book render them without executing.
-With `--run`, the notebooks of a run folder (`python -m dcgan_lib.tooling.run`, e.g. at the paper's scale) replace
-their chapters, and only the other chapters are executed.
+Step 1 trains every stored model the chapters ask for, side by side (`dcgan_lib.tooling.book_models`, = make models;
+not with `--no-models` or `--run`). Step 2 executes each chapter of `_toc.yml` in its own papermill process with **no
+cell timeout** (training on a slow or busy machine takes as long as it needs), `--lanes` at a time (default two, each
+with its share of the cores), the longest first; a chapter that times training speed runs alone, and the pages that
+gather results run last, in every build. A finished chapter is kept in `_build/executed/<profile>/` with a fingerprint
+of its source, the library and the profile, and a later build skips it while that still matches: an interrupted or
+failed build resumes at the chapter where it stopped (and a model from its last checkpoint). Step 3 stages the
+executed notebooks in place of the chapters (`dcgan_lib.tooling.publish`) and has jupyter-book render them without
+executing. With `--run`, the notebooks of a run folder (`python -m dcgan_lib.tooling.run`, e.g. at the paper's scale)
+replace their chapters, and only the other chapters are executed.
 
 A claim that does not hold on this build's models does not stop the build (`dcgan_lib.core.results.claim`): the
 book renders, and the build ends by listing the claims that did not hold (exit 0, or 1 with `--strict` when a hard
@@ -118,7 +120,7 @@ RUNS_ALONE = frozenset({"10_training_at_scale"})
 def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
                      lanes: int = 1, keep_going: bool = False, seed: int = 0,
                      idle_timeout: float = IDLE_TIMEOUT) -> list[str]:
-    """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
+    """Step 2: run each chapter that has no current executed copy (except those named in `skip`, file names),
     `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
     build's times; the results page last. A failure stops the build once the running chapters are done, or with
     `keep_going` only once every chapter has run; a chapter idle for `idle_timeout` seconds is ended and run once
@@ -286,7 +288,7 @@ def _threads_set() -> int | None:
 
 
 def render(root: Path, executed: list[Path], path_output: Path) -> int:
-    """Step 2: jupyter-book renders the executed chapters as they are (a later folder's notebook replacing an
+    """Step 3: jupyter-book renders the executed chapters as they are (a later folder's notebook replacing an
     earlier one's); returns its exit status."""
     from dcgan_lib.tooling.publish import stage
 

@@ -20,7 +20,7 @@ from dcgan_lib.data.datasets import DATASETS, load_dataset
 from dcgan_lib.data.decode_once import decoded
 from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.train.distributed import World, close, init
-from dcgan_lib.train.loop import train
+from dcgan_lib.train.loop import TRAIN_PRECISIONS, train
 from dcgan_lib.zoo import MODEL_SPECS, model_config, run_dir_for
 
 
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
                    "rescaled with the batch)")
     p.add_argument("--device", default=None, choices=["cuda", "cpu"], help="default: cuda if available")
     p.add_argument("--sync-batchnorm", action="store_true", help="BatchNorm over the global batch (CUDA only)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--precision", default="auto", choices=TRAIN_PRECISIONS)
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
     p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every k steps in an epoch")

@@ -44,6 +44,8 @@ __all__ = ["ConditionalConfig", "TrainConfig", "TrainResult", "TrainingDiverged"
            "make_optimizers", "train", "train_step"]
 
 HISTORY_KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
+STEP_PRECISIONS = ("fp32", "bf16")             # what a training step computes in (bf16: autocast)
+TRAIN_PRECISIONS = ("auto", *STEP_PRECISIONS)  # what `train` accepts: "auto" is bf16 where CUDA supports it
 
 
 class TrainingDiverged(RuntimeError):
@@ -234,15 +236,12 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
     return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z, seconds)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
 def _check_options(precision: str, checkpoint_every: int | None, stop_after_epoch: int | None,
                    snapshot_every: int = 1) -> None:
     """Refuse options of `train` that no run can use, naming the option, the value and what is valid."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision!r} is not valid: use one of {PRECISIONS} (fp16 is not offered: "
-                         f"bf16 autocast on a CUDA device needs no loss scaling).")
+    if precision not in TRAIN_PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not valid: use one of {TRAIN_PRECISIONS} (fp16 is not "
+                         f"offered: bf16 autocast on a CUDA device needs no loss scaling).")
     for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("stop_after_epoch", stop_after_epoch, 0),
                                ("snapshot_every", snapshot_every, 1)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):

@@ -23,9 +23,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from dcgan_lib.models.dcgan import num_layers, sample_z
-from dcgan_lib.train.loop import TrainConfig, build_models, epoch_batches, make_optimizers, train_step
-
-PRECISIONS = ("fp32", "bf16")
+from dcgan_lib.train.loop import STEP_PRECISIONS, TrainConfig, build_models, epoch_batches, make_optimizers, train_step
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,8 @@ class Setting:
     def __post_init__(self) -> None:
         if self.loop not in ("plain", "library"):
             raise ValueError(f"loop={self.loop!r}: use 'plain' (pytorch/examples) or 'library'.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r}: use one of {PRECISIONS}.")
+        if self.precision not in STEP_PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}: use one of {STEP_PRECISIONS}.")
         if self.loop == "plain" and (self.channels_last or self.precision != "fp32" or self.compile):
             raise ValueError("The plain loop is the fp32 eager NCHW reference: its switches stay off.")
 
@@ -53,8 +51,8 @@ PLAIN = Setting("plain loop (pytorch/examples)", "plain")
 
 def ladder(precision: str = "fp32", compile: bool = False, compile_mode: str = "default") -> list[Setting]:
     """The plain loop, then the library's step adding one optimisation at a time (bf16 and compile if asked)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision!r}: use one of {PRECISIONS}.")
+    if precision not in STEP_PRECISIONS:
+        raise ValueError(f"precision={precision!r}: use one of {STEP_PRECISIONS}.")
     settings = [PLAIN, Setting("library step (D frozen in G's pass)"),
                 Setting("+ channels_last", channels_last=True)]
     if precision == "bf16":
