@@ -13,12 +13,16 @@ def stored_folders() -> set[str]:
     return {str(p.parent.relative_to(runs_dir())) for p in runs_dir().glob("*/*/artefact.json")}
 
 
-def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_cache, tmp_path, monkeypatch):
+def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_cache, tmp_path, monkeypatch,
+                                                                            capfd):
     monkeypatch.setenv("DCGAN_PROFILE", "ci")
     labels = [label for label, _, _ in zoo.book_models("ci")]
     assert [label for label, _, _ in book_models.missing("ci")] == labels
     took = book_models.prepare("ci", workers=2)
     assert list(took) == labels and all(s > 0 for s in took.values())
+    said = capfd.readouterr().out                                  # a line as each model starts and ends
+    assert all(f"started {label}" in said and f"done {label} in" in said for label in labels)
+    assert "0 left" in said and set(book_models.recorded_times("ci")) == {book_models.model_key(x) for x in labels}
     assert book_models.missing("ci") == [] and book_models.prepare("ci") == {}
     before = stored_folders()
     assert len(before) == len(labels)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,22 @@ def cores_here() -> int:
         return os.cpu_count() or 1
 
 
+def _finished(future: Any, bar: Any, index: int, on_done: Callable[[int, Any], None] | None) -> None:
+    """A pool job of `side_by_side` ended: advance the bar, and report a successful one to `on_done`."""
+    bar.update()
+    if on_done is not None and future.exception() is None:
+        on_done(index, future.result())
+
+
 def side_by_side(function: Callable[..., Any], jobs: Iterable[dict], device: str | torch.device | None = None,
-                 workers: int | None = None, desc: str = "jobs", progress: bool | None = None) -> list[Any]:
+                 workers: int | None = None, desc: str = "jobs", progress: bool | None = None,
+                 on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
     """`[function(**job) for job in jobs]`, in that order. On a CPU the jobs run in `workers` spawned processes
     (default: one per core this process may use, `cores_here`, at most one per job) with one thread each: small
     linear models keep one core busy much better than they share two, so two jobs take about the time of one.
     On a GPU, or with one worker, they run here one after the other, and `jobs` (a generator, say) is consumed
-    one job at a time, so that large inputs need not exist all at once. `function` must be importable."""
+    one job at a time, so that large inputs need not exist all at once. `function` must be importable.
+    `on_done(index, result)` is called as each job finishes (in finishing order), e.g. to print a line."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -176,15 +186,17 @@ def side_by_side(function: Callable[..., Any], jobs: Iterable[dict], device: str
     try:
         if not parallel or workers <= 1:
             results = []
-            for job in jobs:
+            for index, job in enumerate(jobs):
                 results.append(function(**job))
                 bar.update()
+                if on_done:
+                    on_done(index, results[-1])
             return results
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=torch.set_num_threads,
                                  initargs=(1,)) as pool:
             futures = [pool.submit(function, **job) for job in jobs]
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update())
+            for index, future in enumerate(futures):
+                future.add_done_callback(partial(_finished, bar=bar, index=index, on_done=on_done))
             return [future.result() for future in futures]   # re-raises a worker's error here
     finally:
         bar.close()

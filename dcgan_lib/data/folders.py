@@ -69,8 +69,8 @@ def split_scan(scan: FolderScan, split: str) -> FolderScan:
     held = sum(is_held_out(scan.root, p) for p in scan.paths)
     part = FolderScan(scan.root, [p for p, k in zip(scan.paths, keep) if k],
                       [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples)
-    part.held_out = (f"{split}: {held:,} of {len(scan.paths):,} images ({HELD_OUT_PERCENT}%, chosen by file name) "
-                     f"are held out for measuring, never trained on; put your own choice in test/ to change it")
+    part.held_out = (f"{split}: {held:,} of {len(scan.paths):,} images (about {HELD_OUT_PERCENT}%, chosen by file "
+                     f"name) are held out for measuring, never trained on; put your own choice in test/ to change it")
     return part
 
 

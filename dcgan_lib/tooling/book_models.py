@@ -6,25 +6,68 @@
 The chapters ask the zoo for their models one at a time, each trained on all the cores. Small networks keep one
 core busy much better than they share two, so on a CPU this step trains the models of `zoo.book_models` in one
 worker process per core, one thread each, the longest first: the same configs, the same store, so the chapters
-then load them. On a GPU they train one after the other. A model already stored is only loaded.
+then load them. On a GPU they train one after the other. A model already stored is only loaded. A line says
+when each model starts and ends, with an estimate of the time left from the times recorded in `model_times.json`
+(this machine's last run of the step where there is one, else the committed record).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
+from pathlib import Path
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
 
+MODEL_TIMES_FILE = Path(__file__).with_name("model_times.json")   # {profile: {model: seconds}}, one thread each
 
-def _train_one(function: str, kwargs: dict, profile: str) -> float:
-    """Load or train one model (in a worker); returns the seconds it took."""
+
+def _train_one(function: str, kwargs: dict, profile: str, label: str = "") -> float:
+    """Load or train one model (in a worker), saying when it starts; returns the seconds it took."""
     from dcgan_lib import zoo
 
+    print(f"  [{time.strftime('%H:%M:%S')}] started {label}", flush=True)
     start = time.perf_counter()
     zoo.train_book_model(function, kwargs, profile)
     return time.perf_counter() - start
+
+
+def model_key(label: str) -> str:
+    """A model's label without its seed ("faces DCGAN, seed 4 (06)" -> "faces DCGAN, seed * (06)"): the models
+    of every seed take about the same time."""
+    return re.sub(r"seed \d+", "seed *", label)
+
+
+def recorded_times(profile: str) -> dict[str, float]:
+    """{model: seconds} of the last models step at `profile`: this machine's (in the runs folder), else the
+    committed record; empty when neither has it."""
+    from dcgan_lib.core.paths import runs_dir
+
+    for path in (runs_dir() / MODEL_TIMES_FILE.name, MODEL_TIMES_FILE):
+        try:
+            times = json.loads(path.read_text()).get(profile)
+        except (OSError, ValueError):
+            continue
+        if times:
+            return times
+    return {}
+
+
+def _save_times(profile: str, took: dict[str, float]) -> None:
+    """Keep this run's times (by `model_key`) in the runs folder, for the next estimate."""
+    from dcgan_lib.core.paths import runs_dir
+    from dcgan_lib.core.store import write_text_atomic
+
+    path = runs_dir() / MODEL_TIMES_FILE.name
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        record = {}
+    record.setdefault(profile, {}).update({model_key(label): round(s, 1) for label, s in took.items()})
+    write_text_atomic(json.dumps(record, indent=1, sort_keys=True) + "\n", path)
 
 
 def missing(profile: str) -> list[tuple[str, str, dict]]:
@@ -36,22 +79,36 @@ def missing(profile: str) -> list[tuple[str, str, dict]]:
 
 def prepare(profile: str, workers: int | None = None, device: str | None = None) -> dict[str, float]:
     """Train the book's models not stored yet (side by side on a CPU); returns {label: seconds} of those trained."""
-    from dcgan_lib.core.runtime import side_by_side
+    from dcgan_lib.core.runtime import cores_here, side_by_side
 
     jobs = missing(profile)
     if not jobs:
         print(f"the book's models at the {profile} profile: all stored", flush=True)
         return {}
+    known = recorded_times(profile)
+    total = sum(known.get(model_key(label), 0) for label, _, _ in jobs)
     print(f"training {len(jobs)} of the book's models at the {profile} profile, side by side: "
-          + ", ".join(label for label, _, _ in jobs), flush=True)
-    start = time.perf_counter()
-    seconds = side_by_side(_train_one, [{"function": f, "kwargs": k, "profile": profile} for _, f, k in jobs],
-                           device=device or "cpu", workers=workers, desc="the book's models")
-    took = {label: s for (label, _, _), s in zip(jobs, seconds)}
-    for label, s in took.items():
-        print(f"  {s:6.0f} s  {label}", flush=True)
+          + ", ".join(label for label, _, _ in jobs)
+          + (f" (about {total / (workers or cores_here()) / 60:.0f} min by the recorded times)" if total else ""),
+          flush=True)
+    start, before, took = time.perf_counter(), recorded_times(profile), {}
+    lanes = 1 if (device or "cpu") != "cpu" else (workers or cores_here())
+
+    def done(index: int, seconds: float) -> None:
+        took[jobs[index][0]] = seconds
+        left = [label for label, _, _ in jobs if label not in took]
+        known = [before[model_key(label)] for label in left if model_key(label) in before]
+        guess = (f", about {sum(known) / lanes / 60:.0f} min more by the recorded times" if len(known) == len(left)
+                 else "")
+        print(f"  [{time.strftime('%H:%M:%S')}] done {jobs[index][0]} in {seconds:.0f} s; {len(left)} left{guess}",
+              flush=True)
+
+    side_by_side(_train_one, [{"function": f, "kwargs": k, "profile": profile, "label": label}
+                              for label, f, k in jobs],
+                 device=device or "cpu", workers=workers, desc="the book's models", on_done=done)
+    _save_times(profile, took)
     print(f"the book's models trained in {time.perf_counter() - start:.0f} s", flush=True)
-    return took
+    return {label: took[label] for label, _, _ in jobs}
 
 
 def main(argv: list[str] | None = None) -> int:
