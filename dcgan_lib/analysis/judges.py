@@ -20,6 +20,7 @@ JUDGE_SPECS = {
     "faces": JudgeSpec(binary=("smile", "glasses", "long_hair"), continuous=("yaw",), blend=True),
     "objects10": JudgeSpec(classes=True),
     "digits": JudgeSpec(classes=True),
+    "mnist5k": JudgeSpec(classes=True),
 }
 
 
@@ -101,7 +102,7 @@ def train_judge(config: JudgeConfig, device: torch.device | str = "cpu", progres
     if name not in JUDGE_SPECS:
         raise ValueError(f"No judge for {name!r}: judges exist for the offline datasets {sorted(JUDGE_SPECS)}.")
     spec = JUDGE_SPECS[name]
-    shipped = name == "digits"  # a fixed real dataset: use its whole splits
+    shipped = name in ("digits", "mnist5k")  # a fixed real dataset: use its whole splits
     train_set = load_dataset(name, image_size, n=None if shipped else n_train, split="train", seed=seed + 100)
     test_set = load_dataset(name, image_size, n=None if shipped else min(2000, n_train), split="test",
                             seed=seed + 100)

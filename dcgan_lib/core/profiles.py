@@ -109,6 +109,16 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
         "book": {"n_label": 1000, "n_eval": 1000, "n_controls": 5, "n_show": 8},
         "full": {"n_label": 150, "n_eval": 2000, "n_controls": 5, "n_show": 8},
     },
+    # the guidelines chapter: each variant of models.variants trained from n_seeds seeds on `dataset`, judged on
+    # n_eval samples; the DCGAN once more for long_epochs to look for a late collapse (§7).
+    "guidelines": {
+        "ci": {"dataset": "mnist5k", "n_train": 256, "width": 4, "batch_size": 32, "epochs": 2, "n_seeds": 2,
+               "n_eval": 200, "long_epochs": 4},
+        "book": {"dataset": "mnist5k", "n_train": 0, "width": 16, "batch_size": 32, "epochs": 4, "n_seeds": 5,
+                 "n_eval": 1000, "long_epochs": 16},
+        "full": {"dataset": "celeba", "n_train": 0, "width": 128, "batch_size": 128, "epochs": 5, "n_seeds": 3,
+                 "n_eval": 10000, "long_epochs": 20},
+    },
     # 06: independently trained face generators (one per seed) at image_size for epochs, random choices of exemplars per
     # equation and generator; it trains its faces judge longer than the other judges (judge_epochs): reading a
     # head's yaw, and telling one face from a blend of two, take more epochs than spotting a bed.

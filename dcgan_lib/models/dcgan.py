@@ -131,6 +131,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def _outputs(head: nn.Module) -> int:
+    """How many numbers the last convolution or linear layer of `head` gives per position."""
+    last = [m for m in head.modules() if isinstance(m, (nn.Conv2d, nn.Linear))][-1]
+    return last.out_channels if isinstance(last, nn.Conv2d) else last.out_features
+
+
 def guideline_checks(generator: Generator, discriminator: Discriminator) -> dict[str, bool]:
     """Check each of the paper's architecture guidelines on built models; maps guideline -> holds."""
     g_mods, d_mods = list(generator.modules()), list(discriminator.modules())
@@ -142,12 +148,13 @@ def guideline_checks(generator: Generator, discriminator: Discriminator) -> dict
     return {
         "no pooling layers": not any(isinstance(m, pooling) for m in g_mods + d_mods),
         "G upsamples with fractionally-strided 4x4 stride-2 convolutions":
-            all(c.stride == (2, 2) and c.kernel_size == (4, 4) for c in g_convs),
+            bool(g_convs) and all(c.stride == (2, 2) and c.kernel_size == (4, 4) for c in g_convs)
+            and not any(isinstance(m, nn.Upsample) for m in g_mods),
         "D downsamples with strided 4x4 stride-2 convolutions":
             all(c.stride == (2, 2) and c.kernel_size == (4, 4) for c in d_convs[:-1]),
         "no fully connected hidden layers":
             [m for m in g_mods if isinstance(m, nn.Linear)] == [generator.project]
-            and not any(isinstance(m, nn.Linear) for m in d_mods),
+            and not any(isinstance(m, nn.Linear) and m.out_features > 1 for m in d_mods),
         "BatchNorm in every G layer but the output":
             all(isinstance(b[-2], nn.BatchNorm2d) for b in generator.blocks)
             and not any(isinstance(m, nn.BatchNorm2d) for m in generator.to_image.modules()),
@@ -156,7 +163,7 @@ def guideline_checks(generator: Generator, discriminator: Discriminator) -> dict
             and all(isinstance(b[1], nn.BatchNorm2d) for b in discriminator.blocks[1:]),
         "ReLU in G, Tanh at its output": g_acts[:-1] == [nn.ReLU] * (len(g_acts) - 1) and g_acts[-1] is nn.Tanh,
         "LeakyReLU(0.2) in every D layer": all(isinstance(a, nn.LeakyReLU) and a.negative_slope == 0.2 for a in d_acts),
-        "D ends in a single logit": discriminator.to_logit.out_channels == 1,
+        "D ends in a single logit": _outputs(discriminator.to_logit) == 1,
     }
 
 

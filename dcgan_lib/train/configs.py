@@ -20,6 +20,7 @@ from dcgan_lib.models.conditional import (
     FCGenerator,
 )
 from dcgan_lib.models.dcgan import PRIORS, SUPPORTED_SIZES, Discriminator, Generator
+from dcgan_lib.models.variants import VARIANTS, ablate
 
 
 class ConfigError(ValueError):
@@ -73,6 +74,13 @@ class ConditionalConfig(Recipe):
     n_fixed: int = 100           # the fixed batch drawn after every epoch: labels 0, 1, ..., 9, 0, 1, ...
 
 
+@dataclass(frozen=True)
+class AblationConfig(TrainConfig):
+    """A DCGAN with one of the paper's guidelines broken (`models.variants`), for the guidelines chapter."""
+
+    variant: str = "dcgan"       # a key of dcgan_lib.models.variants.VARIANTS
+
+
 GANConfig = TrainConfig | ConditionalConfig
 
 # field -> (is it valid, the rule a message states); every field of both configs is checked.
@@ -97,6 +105,7 @@ _RULES = {
     "arch": (lambda v: v in ARCHITECTURES, f"one of {ARCHITECTURES}"),
     "width": (lambda v: _whole(v, 1), _POSITIVE),
     "n_classes": (lambda v: _whole(v, 2), "a whole number of at least 2"),
+    "variant": (lambda v: v in VARIANTS, f"one of {', '.join(VARIANTS)}"),
 }
 
 
@@ -121,7 +130,7 @@ def check_config(config: Recipe) -> None:
             or config.image_size < 1:
         raise ConfigError(f"{name}.image_size={config.image_size!r} is not valid: the convolutional models are "
                           f"built for {sizes} pixels (4×4 doubled by each stride-2 layer); resize the data to one.")
-CONFIG_TYPES = {cls.__name__: cls for cls in (TrainConfig, ConditionalConfig)}
+CONFIG_TYPES = {cls.__name__: cls for cls in (TrainConfig, ConditionalConfig, AblationConfig)}
 
 
 def is_conditional(config: GANConfig) -> bool:
@@ -133,8 +142,9 @@ def build_models(config: GANConfig) -> tuple[nn.Module, nn.Module]:
     """Freshly initialised G and D for a config (weights depend only on config.seed)."""
     torch.manual_seed(config.seed)
     if isinstance(config, TrainConfig):
-        return (Generator(config.image_size, config.nz, config.ngf, config.nc, config.bn_affine),
+        G, D = (Generator(config.image_size, config.nz, config.ngf, config.nc, config.bn_affine),
                 Discriminator(config.image_size, config.ndf, config.nc, config.bn_affine))
+        return ablate(config.variant, G, D) if isinstance(config, AblationConfig) else (G, D)
     c = config
     if c.arch not in ARCHITECTURES:
         raise ValueError(f"ConditionalConfig.arch={c.arch!r} is unknown: choose one of {ARCHITECTURES}.")
@@ -147,6 +157,8 @@ def build_models(config: GANConfig) -> tuple[nn.Module, nn.Module]:
 
 def describe(config: GANConfig) -> str:
     """A few words for progress bars: which model, on which data."""
+    if isinstance(config, AblationConfig):
+        return f"{config.variant} (seed {config.seed}) on {config.dataset}"
     if isinstance(config, TrainConfig):
         return f"DCGAN on {config.dataset}"
     name = {"dcgan": "conditional DCGAN", "fc": "fully connected GAN"}.get(config.arch, config.arch)

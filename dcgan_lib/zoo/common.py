@@ -1,0 +1,13 @@
+"""What every part of the zoo shares: the generated data's version in every key, and a profile from its name."""
+from __future__ import annotations
+
+from dcgan_lib.core.profiles import Profile, get_profile
+from dcgan_lib.data import CACHE_VERSION
+
+# The generated data's version is part of every key: a model of an older drawing of the data is never reused.
+DATA_VERSION = f"data{CACHE_VERSION}"
+
+
+def as_profile(profile: str | Profile | None) -> Profile:
+    """`profile` as a Profile (a name, or None for $DCGAN_PROFILE, at the book's seed)."""
+    return profile if isinstance(profile, Profile) else get_profile(profile)
