@@ -36,7 +36,8 @@ PROFILES: dict[str, Profile] = {
                   n_eval=256, judge_n_train=1024, judge_epochs=1),
     "book": Profile("book", image_size=64, width=32, n_train=20000, n_test=2000, epochs=8, batch_size=128,
                     n_eval=2000, judge_n_train=10000, judge_epochs=3),
-    "full": Profile("full", image_size=64, width=64, n_train=None, n_test=10000, epochs=5, batch_size=128,
+    # full: the paper's width (Fig. 1: 1024 maps at 4×4 at 64×64, ngf = ndf = 128 in the authors' code)
+    "full": Profile("full", image_size=64, width=128, n_train=None, n_test=10000, epochs=5, batch_size=128,
                     n_eval=10000, judge_n_train=50000, judge_epochs=10, checkpoint_every=1000,
                     datasets={"rooms": "lsun", "faces": "celeba", "objects10": "cifar10", "digits": "mnist"}),
 }
