@@ -113,7 +113,7 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
     # the guidelines chapter: each variant of models.variants trained from n_seeds seeds on `dataset`, judged on
     # n_eval samples; the DCGAN once more for long_epochs to look for a late collapse (§7).
     "guidelines": {
-        "ci": {"dataset": "mnist5k", "n_train": 256, "width": 4, "batch_size": 32, "epochs": 2, "n_seeds": 2,
+        "ci": {"dataset": "mnist5k", "n_train": 128, "width": 4, "batch_size": 32, "epochs": 2, "n_seeds": 2,
                "n_eval": 200, "long_epochs": 4},
         "book": {"dataset": "mnist5k", "n_train": 0, "width": 16, "batch_size": 32, "epochs": 4, "n_seeds": 5,
                  "n_eval": 1000, "long_epochs": 16},
