@@ -7,6 +7,10 @@ builds (e.g. one kept from before a change):
 
     python benchmarks/book_profile.py _build/executed/book --top 10
     python benchmarks/book_profile.py old/_build/executed/book _build/executed/book
+
+With `--models <model_times.json>` (the models step writes data/runs/model_times.json) it also prints the ideal
+cold build beside the actual one: every model's one-thread training time and every chapter's core-seconds
+(wall time × its threads), packed longest first on `--cores` cores, ignoring that chapters wait for models.
 """
 from __future__ import annotations
 
@@ -43,11 +47,29 @@ def _cell(summary: dict | None) -> str:
     return f"{summary['seconds']:.0f} s" + (f" ({summary['threads']} thread)" if summary["threads"] else "")
 
 
+def packed(jobs: list[float], cores: int) -> float:
+    """The wall time of `jobs` (seconds on one core each) packed longest first onto `cores` cores."""
+    loads = [0.0] * cores
+    for job in sorted(jobs, reverse=True):
+        loads[loads.index(min(loads))] += job
+    return max(loads)
+
+
+def ideal_cold(build: dict, models: Path, profile: str, cores: int) -> tuple[float, float]:
+    """(the ideal packing of a cold build's work, the sum of that work / cores: no packing can beat it)."""
+    times = json.loads(models.read_text()).get(profile, {})
+    work = list(times.values()) + [s["seconds"] * (s["threads"] or 1) for s in build.values()]
+    return packed(work, cores), sum(work) / cores
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the per-chapter table of each build folder, then its top cells."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="folders of executed notebooks")
     parser.add_argument("--top", type=int, default=10, help="how many of the costliest cells to list")
+    parser.add_argument("--models", type=Path, default=None, help="model_times.json of the models step")
+    parser.add_argument("--profile", default="book", help="the profile of the builds (for --models)")
+    parser.add_argument("--cores", type=int, default=2, help="cores of the machine (for --models)")
     args = parser.parse_args(argv)
     builds = {folder: {s["chapter"]: s for s in map(chapter_summary, sorted(folder.glob("*.ipynb")))
                        if not s["chapter"].endswith(".partial")} for folder in args.folders}
@@ -57,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:34s}" + "".join(f"{_cell(builds[f].get(name)):>30s}" for f in builds))
     totals = (sum(s["seconds"] for s in build.values()) for build in builds.values())
     print(f"{'sum of chapters':34s}" + "".join(f"{total:>28.0f} s" for total in totals))
+    for folder, build in builds.items() if args.models else ():
+        ideal, bound = ideal_cold(build, args.models, args.profile, args.cores)
+        print(f"{folder}: ideal cold build {ideal:.0f} s on {args.cores} cores (the work / cores: {bound:.0f} s)")
     for folder, build in builds.items():
         top = sorted(((c[0], name, c[1], c[2]) for name, s in build.items() for c in s["cells"]), reverse=True)
         print(f"\nthe {args.top} costliest cells of {folder}:")

@@ -124,3 +124,19 @@ def test_the_decode_once_benchmark_reports_every_path(monkeypatch, capsys, tmp_c
     assert set(rows) == {"files, in-process", "files, 1 workers", "decoding once (1 workers)",
                          "decoded file, later epochs"}
     assert "48 JPEGs of 178×218" in out and "later epochs from the decoded file" in out
+
+
+def test_the_ideal_cold_build_packs_the_models_and_chapters_longest_first(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("book_profile", ROOT / "benchmarks" / "book_profile.py")
+    profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile)
+    assert profile.packed([5, 4, 3, 3, 3], 2) == 10 and profile.packed([10, 1, 1], 2) == 10   # longest first
+    build = tmp_path / "executed"
+    build.mkdir()
+    for name, seconds, threads in (("02_a", 30, 1), ("03_b", 20, 2)):
+        (build / f"{name}.ipynb").write_text(json.dumps({"cells": [], "metadata": {"dcgan_book_build": {
+            "seconds": seconds, "threads": threads}}}))
+    models = tmp_path / "model_times.json"
+    models.write_text(json.dumps({"book": {"rooms DCGAN": 50, "judge": 10}}))
+    assert profile.main([str(build), "--models", str(models)]) == 0
+    assert "ideal cold build 70 s on 2 cores (the work / cores: 65 s)" in capsys.readouterr().out
