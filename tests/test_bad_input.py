@@ -170,7 +170,8 @@ BAD_INPUTS = [
     _field(TrainConfig, "prior", "gauss", "uniform"),
     _field(TrainConfig, "nc", 2, r"1 \(grayscale\) or 3"),
     _field(TrainConfig, "ngf", 0, "at least 1"),
-    _field(TrainConfig, "seed", -1, "at least 0"),
+    _field(TrainConfig, "seed", -1, r"from 0 to 2\*\*63 - 1"),
+    _field(TrainConfig, "seed", 2 ** 64, r"from 0 to 2\*\*63 - 1"),
     _field(TrainConfig, "bn_affine", "yes", "True or False"),
     _field(TrainConfig, "dataset", "", "dataset name"),
     _field(ConditionalConfig, "arch", "gan", r"\('dcgan', 'fc'\)"),
@@ -283,7 +284,22 @@ BAD_INPUTS = [
         ["--data", str(tmp), "--data-root", str(tmp)])), ValueError, "--data-root is for a named dataset"),
     Bad("dcgan-train --data-root that does not exist", _train_cli("--data", "cifar10", "--data-root", "/no/such"),
         ValueError, "--data-root /no/such does not exist"),
-    Bad("dcgan-train --lr 5", _train_cli("--data", "rooms", "--lr", "5"), ValueError, "lr=5.0 is not valid"),
+    Bad("dcgan-train --lr 5", _train_cli("--data", "rooms", "--lr", "5"), ValueError, "--lr 5.0 is not valid"),
+    Bad("dcgan-train --seed 2**64", _train_cli("--data", "rooms", "--seed", str(2 ** 64)), ValueError,
+        r"--seed 18446744073709551616 is not valid.*2\*\*63"),
+    Bad("dcgan-train --ngf 10000000", _train_cli("--data", "rooms", "--ngf", "10000000"), ValueError,
+        "--ngf 10000000 is far beyond any DCGAN"),
+    Bad("dcgan-train --out ''", _train_cli("--data", "rooms", "--out", ""), ValueError, "--out is empty"),
+    Bad("dcgan-train --out a file", lambda tmp: (tmp.joinpath("notes.txt").write_text("x"), check_train_args(
+        train_parser().parse_args(["--data", "rooms", "--out", str(tmp / "notes.txt")])))[1], ValueError,
+        "--out .*notes.txt is a file"),
+    Bad("dcgan-train --out inside the image folder", lambda tmp: check_train_args(train_parser().parse_args(
+        ["--data", str(_image_folder(tmp / "photos")), "--out", str(tmp / "photos" / "run")])), ValueError,
+        "is inside --data .*sample grids would be read as training images"),
+    Bad("dcgan-train --data-root for a generated dataset", _train_cli("--data", "rooms", "--data-root", "/tmp"),
+        ValueError, "--data-root is for a real dataset's files; rooms is generated"),
+    Bad("dcgan-train --download with a folder", lambda tmp: check_train_args(train_parser().parse_args(
+        ["--data", str(_image_folder(tmp / "photos")), "--download"])), ValueError, "--download fetches"),
     # ---- the training launcher: python -m dcgan_lib.tooling.launch -----------------------------------------------
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),

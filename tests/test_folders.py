@@ -101,3 +101,30 @@ def test_the_fingerprint_sees_an_image_added_deep_down_with_its_folders_times_re
     _photo(folder / "two.png")
     os.utime(folder, times)                                          # as tar and rsync -t leave it
     assert source_fingerprint(root) != before
+
+
+def test_32_bit_integer_images_are_scaled_not_white(tmp_path):
+    values = (np.arange(64 * 64).reshape(64, 64) * 500_000).astype(np.int32)   # up to 2e9, as scanners write
+    Image.fromarray(values, mode="I").save(tmp_path / "scan.tif")
+    grey = np.asarray(open_image(tmp_path / "scan.tif"))
+    assert 100 < grey.mean() < 150 and grey.std() > 50
+
+
+def test_an_unreadable_folder_and_heic_photos_are_counted_not_dropped(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    _photo(root / "ok" / "a.png")
+    (root / "phone").mkdir()
+    (root / "phone" / "IMG_0001.HEIC").write_bytes(b"\0" * 10)
+    real_scandir = os.scandir
+
+    def locked(path):                                               # as chmod 000 does, even for root
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    (root / "locked").mkdir()
+    monkeypatch.setattr(os, "scandir", locked)
+    scan = scan_folder(root)
+    assert scan.skipped["folders that could not be read (permissions?)"] == 1
+    assert scan.examples["folders that could not be read (permissions?)"].endswith("locked")
+    assert any(reason.startswith("HEIC photos") for reason in scan.skipped) and len(scan.paths) == 1

@@ -1,4 +1,5 @@
 import argparse
+import re
 
 import pytest
 
@@ -7,7 +8,7 @@ from dcgan_lib.tooling.run import chapter_parameters, check, check_inception, ma
 
 
 def args(**kw):
-    base = dict(profile="full", chapters="training", param=[], data_dir=None, out=None, force=False)
+    base = dict(profile="full", chapters=["training"], param=[], data_dir=None, out=None, force=False)
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -37,7 +38,7 @@ def test_command_line_exits_with_a_message(capsys):
 def test_a_chapters_parameters_are_read_from_its_parameters_cell():
     params = chapter_parameters(resolve(["forgetting"])[0])
     assert params["OBJECT"] == "window" and params["DATASET"] is None and "PROFILE" in params
-    notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cuda"], force=True),
+    notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cpu"], force=True),
                          gpu_available=False)                     # known to one chosen chapter is enough
     assert len(notebooks) == 2
 
@@ -75,3 +76,23 @@ def test_missing_inception_weights_are_said_before_any_training(monkeypatch):
         check_inception(training, None, "full")                 # full's own dataset is real
     check_inception(training, None, "book")                     # rooms: the judge measures, no Inception
     check_inception(resolve(["latent_walks"]), "celeba", "full")
+
+
+@pytest.mark.parametrize("request_, words", [
+    (dict(chapters=["training,training"]), "names 02_training more than once"),
+    (dict(param=["DATASET=folder"]), "DATASET=folder needs --data-dir"),
+    (dict(param=["DATASET=rooms"], data_dir="."), "--data-dir is for a real dataset"),
+    (dict(param=["DEVICE=gpu"]), "DEVICE='gpu': 'gpu' is not a device name"),
+    (dict(param=["DEVICE=3"]), "DEVICE=3: give a name such as cuda or cpu"),
+    (dict(param=["DATASET=rooms", "DATASET=faces"]), "DATASET is given twice"),
+    (dict(out=__file__), "is a file"),
+])
+def test_a_request_a_new_user_might_make_is_refused_before_any_work(request_, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        check(args(force=True, **request_), gpu_available=False)
+
+
+def test_chapters_given_twice_are_both_run_and_a_spaced_parameter_is_read():
+    notebooks, params = check(args(chapters=["training", "architecture"], param=["DATASET = celeba"], force=True),
+                              gpu_available=False)
+    assert [n.stem for n in notebooks] == ["02_training", "01_architecture"] and params["DATASET"] == "celeba"

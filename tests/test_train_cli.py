@@ -167,3 +167,34 @@ def test_a_resumed_run_says_where_it_resumes(tmp_path, capsys):
     assert main([*command, "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "resuming the run in" in out and "after epoch 1 of 1" in out
+
+
+def test_two_folders_of_one_name_never_share_a_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)                                      # the default --out: runs/<folder name>
+    first = write_image_folder(tmp_path / "a" / "photos", per_class=4)
+    other = write_image_folder(tmp_path / "b" / "photos", per_class=4, seed=1)
+    assert main(["--data", str(first), "--epochs", "1", *TINY]) == 0
+    before = store.load(tmp_path / "runs" / "photos" / "checkpoint.pt")["history"]
+    assert main(["--data", str(other), "--epochs", "2", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert f"holds a run trained on {first.resolve()}, not on {other.resolve()}" in err and "--fresh" in err
+    assert store.load(tmp_path / "runs" / "photos" / "checkpoint.pt")["history"] == before   # untouched
+
+
+def test_a_batch_larger_than_the_data_is_refused_before_anything_is_deleted(tmp_path, capsys):
+    photos = write_image_folder(tmp_path / "photos", per_class=4)   # 5 training images
+    run = tmp_path / "run"
+    assert main(["--data", str(photos), "--epochs", "1", "--out", str(run), *TINY]) == 0
+    kept = sorted(p.name for p in run.iterdir())
+    assert main(["--data", str(photos), "--out", str(run), "--fresh", *TINY, "--batch-size", "64"]) == 2
+    assert "--batch-size 64 is more than the 5 training images: pass --batch-size 5 or less" in \
+        capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == kept
+
+
+def test_a_bad_image_read_in_a_worker_is_one_line_in_the_tools_words(tmp_path, capsys):
+    photos = write_image_folder(tmp_path / "photos", per_class=4)
+    (photos / "cats" / "0.png").write_bytes(b"")                         # a 0-byte picture, decoded by a worker
+    assert main(["--data", str(photos), "--epochs", "1", "--out", str(tmp_path / "run"), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "0.png" in err and "Traceback" not in err and len(err.splitlines()) <= 2

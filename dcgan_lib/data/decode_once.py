@@ -108,6 +108,15 @@ def open_decoded(folder: str | Path, name: str = "decoded") -> ImageDataset:
     return ImageDataset(name, images, labels=index["labels"], class_names=index["class_names"])
 
 
+def worker_message(err: Exception) -> str:
+    """The message of an error raised in a DataLoader worker, without the traceback torch writes into it."""
+    text = str(err)
+    if "Original Traceback" not in text:
+        return text
+    last = text.strip().splitlines()[-1]
+    return last.split(": ", 1)[1] if last.startswith(("dcgan_lib.", "DatasetError")) and ": " in last else last
+
+
 def checksum(path: Path) -> str:
     """A blake2b hash of `CHECKSUM_BLOCKS` evenly spaced blocks of the file (all of it when small) and its size:
     cheap on a 37 GB file, and it sees a file truncated, zeroed or rewritten in place."""
@@ -147,7 +156,10 @@ def _decode_into(dataset: torch.utils.data.Dataset, folder: Path, workers: int, 
                 labels.append(torch.as_tensor(batch_labels).long())
                 bar.update(len(images))
 
-    store.write_atomic(folder / IMAGES_FILE, write)
+    try:
+        store.write_atomic(folder / IMAGES_FILE, write)
+    except DatasetError as err:   # raised in a worker: torch adds its traceback to the message; keep the message
+        raise DatasetError(worker_message(err)) from None
     classes = getattr(getattr(dataset, "base", None), "classes", None)
     shape = [len(dataset), dataset.channels, dataset.image_size, dataset.image_size]
     store.save_atomic({"shape": shape, "labels": torch.cat(labels), "checksum": checksum(folder / IMAGES_FILE),

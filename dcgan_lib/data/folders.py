@@ -80,7 +80,11 @@ def scan_folder(root: Path) -> FolderScan:
     metadata and files that are not images are skipped and counted."""
     scan, suffixes, seen = FolderScan(Path(root)), image_suffixes(), set()
     found: list[tuple[str, Path]] = []
-    for folder, dirs, files in os.walk(root, followlinks=True):
+    def unreadable(error: OSError) -> None:   # a folder os.walk cannot list: counted, never dropped silently
+        scan.skipped["folders that could not be read (permissions?)"] += 1
+        scan.examples.setdefault("folders that could not be read (permissions?)", str(error.filename))
+
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=unreadable):
         real = os.path.realpath(folder)
         if real in seen:                      # a link back to a folder already walked: a loop, or a duplicate
             dirs[:] = []
@@ -114,6 +118,8 @@ def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
         return "macOS metadata files"
     if name.startswith(".") or name in {"Thumbs.db", "desktop.ini"}:
         return "hidden or system files"
+    if Path(name).suffix.lower() in (".heic", ".heif"):
+        return "HEIC photos (PIL cannot read them: convert them to JPEG, e.g. with the Photos app or heif-convert)"
     if Path(name).suffix.lower() not in suffixes:
         return "files that are not images"
     return None
@@ -132,9 +138,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """`image` as 8-bit RGB (see `open_image`)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-        if image.mode == "F":
-            top = 1.0 if values.max() <= 1.0 else 255.0
+        # the range the values were written for: 8 bits, 16 bits, 32-bit integers (or [0, 1] for floats)
+        ranges = ((1.0,) if image.mode == "F" else ()) + (255.0, 65535.0, 2.0 ** 31 - 1)
+        top = 65535.0 if image.mode.startswith("I;16") else next(
+            (r for r in ranges if values.max() <= r), float(values.max()))
         grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
     if image.mode == "P":

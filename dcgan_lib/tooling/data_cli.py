@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data import DATASET_SPECS, REAL_DATASETS, DatasetError, load_dataset
+from dcgan_lib.data.folders import scan_folder
 
 SPLITS = ("train", "test")
 NO_DOWNLOAD = {
@@ -86,6 +87,10 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
             raise DatasetError(f"{name} ({split}) in {root} holds no images")
         problems += unreadable(dataset, progress=progress, label=f"{name} {split}") if decode else []
         counts[split] = len(dataset)
+    if name == "folder":   # folders the walk could not open hold images that were never checked
+        scan = scan_folder(root)
+        problems += [f"{scan.examples[reason]}: {reason}, with whatever images it holds"
+                     for reason in scan.skipped if reason.startswith("folders that could not be read")]
     if problems:
         shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise DatasetError(f"{len(problems)} of the {sum(counts.values()):,} images ({' and '.join(counts)}) of "

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
+from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
+from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.tooling.chapters import resolve
 
 
@@ -27,7 +29,9 @@ def parse_params(pairs: list[str]) -> dict[str, object]:
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--param {pair!r} is not of the form NAME=VALUE (for example --param DATASET=celeba).")
-        name, value = pair.split("=", 1)
+        name, value = (part.strip() for part in pair.split("=", 1))
+        if name in params:
+            raise ValueError(f"--param {name} is given twice: give each parameter once.")
         try:
             params[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -76,16 +80,33 @@ def check_params(params: dict[str, object], notebooks: list[Path]) -> None:
 
 def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], dict[str, object]]:
     """Validate the request before any work; returns the notebooks and papermill parameters."""
-    notebooks = resolve([c for c in args.chapters.split(",") if c])
+    chapters = [c for given in ([args.chapters] if isinstance(args.chapters, str) else args.chapters)
+                for c in given.split(",") if c]
+    notebooks = resolve(chapters)
     if not notebooks:
         raise ValueError("No chapter given: pass --chapters training,latent_walks (comma-separated).")
+    twice = sorted({n.stem for n in notebooks if notebooks.count(n) > 1})
+    if twice:
+        raise ValueError(f"--chapters names {', '.join(twice)} more than once: name each chapter once.")
     params = parse_params(args.param)
     check_params(params, notebooks)
     dataset = params.get("DATASET")
     if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r} in --param DATASET: choose one of {', '.join(DATASETS)}.")
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        raise ValueError(f"--data-dir {args.data_dir} does not exist: create it or copy the datasets there.")
+        what = "is a file, not a folder" if Path(args.data_dir).exists() else "does not exist"
+        raise ValueError(f"--data-dir {args.data_dir} {what}: pass the folder that holds the datasets.")
+    if dataset == "folder" and args.data_dir is None:
+        raise ValueError("--param DATASET=folder needs --data-dir <the folder of your images>.")
+    if args.data_dir is not None and dataset is not None and DATASET_SPECS[dataset].offline:
+        raise ValueError(f"--data-dir is for a real dataset's files; {dataset} is generated or ships with the "
+                         f"library: leave --data-dir out.")
+    device = params.get("DEVICE")
+    if device is not None and (not isinstance(device, str) or device_unavailable(device)):
+        why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
+        raise ValueError(f"--param DEVICE={device!r}: {why}; leave DEVICE out to use the best device there is.")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a file: pass a folder for the run's notebooks and metrics.")
     if args.profile == "full" and not gpu_available and not args.force:
         raise ValueError("The full profile is meant for a GPU and none is available here: it would take days on a "
                          "CPU. Run it on a GPU machine, or pass --force to run it anyway.")
@@ -96,7 +117,6 @@ def check_inception(notebooks: list[Path], dataset: object, profile: str) -> Non
     """Chapter 02 on a real dataset (any dataset at `full` but a generated one) measures the Inception FID: its
     weights must be at hand before training starts, not after it (a ValueError says how to get them)."""
     from dcgan_lib.analysis.metrics import fid_features
-    from dcgan_lib.data.specs import DATASET_SPECS
 
     real = (dataset is None and profile == "full") or (dataset in DATASET_SPECS and not DATASET_SPECS[dataset].offline)
     if real and any(n.stem == "02_training" for n in notebooks):
@@ -111,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.run", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="full")
-    parser.add_argument("--chapters", required=True, help="comma-separated chapter names, e.g. training,latent_walks")
+    parser.add_argument("--chapters", required=True, action="append",
+                        help="comma-separated chapter names, e.g. training,latent_walks (may be given again)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a chapter parameter")
     parser.add_argument("--data-dir", default=None,
                         help="the real data: for DATASET=folder the folder of images itself, else the folder that "

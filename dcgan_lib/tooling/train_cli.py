@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -116,10 +119,65 @@ def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None
                              epochs=args.epochs or LARGE_EPOCHS, lr=args.lr, beta1=args.beta1,
                              n_train=args.n_images, seed=args.seed)
     except ConfigError as err:
-        raise ValueError(str(err)) from None
-    out = Path(args.out).expanduser() if args.out else Path("runs") / (folder.name if folder else name)
-    return config, out, root
+        raise ValueError(option_words(str(err))) from None
+    if args.data_root is not None and DATASET_SPECS[name].offline:
+        raise ValueError(f"--data-root is for a real dataset's files; {name} is generated or ships with the "
+                         f"library: leave --data-root out.")
+    if args.download and (folder is not None or DATASET_SPECS[name].offline):
+        raise ValueError(f"--download fetches one of the paper's datasets; {args.data} needs no download: leave "
+                         f"--download out.")
+    for option in ("nz", "ngf", "ndf"):
+        if getattr(args, option) > MAX_WIDTH:
+            raise ValueError(f"--{option} {getattr(args, option)} is far beyond any DCGAN (the paper's widths are "
+                             f"100 for --nz and 128 for --ngf/--ndf): give at most {MAX_WIDTH}.")
+    return config, check_out(args.out, folder or Path(name)), root
 
+
+def check_out(out_text: str | None, data: Path) -> Path:
+    """The run folder --out names (default runs/<data name>), refused where a run cannot live: empty, a file,
+    inside the image folder (its sample grids would become training images), or on a read-only disk."""
+    if out_text is not None and not out_text.strip():
+        raise ValueError("--out is empty: pass the folder for the run (e.g. --out runs/mine), or leave --out out.")
+    out = Path(out_text).expanduser() if out_text else Path("runs") / data.name
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: pass a folder for the run (it is made if missing).")
+    if data.is_dir() and out.resolve().is_relative_to(data.resolve()):
+        raise ValueError(f"--out {out} is inside --data {data}: the run's sample grids would be read as training "
+                         f"images. Put the run elsewhere, e.g. --out runs/{data.name}.")
+    existing = next(p for p in (out.resolve(), *out.resolve().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"--out {out}: {existing} is read-only: choose a folder you can write to.")
+    return out
+
+
+def check_source(out: Path, data: str, fresh: bool) -> None:
+    """Refuse to resume or extend a run in `out` that was trained on other data (two folders of one name share
+    the default --out); record the data of a new run."""
+    record = out / SOURCE_FILE
+    if not fresh and (out / "checkpoint.pt").exists() and record.exists():
+        trained_on = json.loads(record.read_text()).get("data")
+        if trained_on != data:
+            raise ValueError(f"--out {out} holds a run trained on {trained_on}, not on {data}: pass another --out "
+                             f"for this data, or --fresh to start that run over.")
+    out.mkdir(parents=True, exist_ok=True)
+    store.write_text_atomic(json.dumps({"data": data}) + "\n", record)
+
+
+def option_words(message: str) -> str:
+    """A library message in this command's words: its options for the library's argument names."""
+    for pattern, words in WORDS:
+        message = re.sub(pattern, words, message)
+    return message
+
+
+SOURCE_FILE = "data.json"    # in a run folder: the data it was trained on
+MAX_WIDTH = 4096
+# The library's argument names as this command's options (messages of the data loaders and the configs).
+WORDS = [(r"\bn=(\d+)", r"--n-images \1"), (r"a smaller n\b", "a smaller --n-images"),
+         (r"\b[Pp]ass download=True \(needs internet\)", "pass --download (needs internet)"),
+         (r"data_dir=<folder that holds them>", "--data-root <folder that holds them>"),
+         (r"batch_size", "--batch-size"), (r"image_size", "--size"),
+         (r"TrainConfig\.(lr|beta1|seed|nz|ngf|ndf|epochs)=", r"--\1 ")]
 
 # The config's fields as the options of this command name them.
 OPTIONS = {"dataset": "--data", "image_size": "--size", "epochs": "--epochs", "batch_size": "--batch-size",
@@ -179,8 +237,14 @@ def run(args: argparse.Namespace) -> int:
                 else decoded(config.dataset, config.image_size, progress=not args.quiet, **where))
         batch_size, epochs, note = schedule(len(data), args.batch_size, args.epochs)
         config = dataclasses.replace(config, batch_size=batch_size, epochs=epochs)
+        if config.batch_size > len(data):
+            raise ValueError(f"--batch-size {config.batch_size} is more than the {len(data)} training images: pass "
+                             f"--batch-size {len(data)} or less, or leave --batch-size out.")
+        source = str(root.resolve()) if config.dataset == "folder" else \
+            config.dataset + (f" from {root.resolve()}" if root is not None else "")
+        check_source(out, source, args.fresh)
     except (ValueError, DatasetError, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {option_words(str(err))}", file=sys.stderr)
         return 2
     print(f"{config.dataset}: {len(data):,} training images at {config.image_size}×{config.image_size}; "
           f"run folder {out}" + (f"\n{note}" if note else ""))

@@ -98,7 +98,7 @@ _RULES = {
     "lr": (lambda v: _real(v) and 0 < v < 1, "a learning rate between 0 and 1 (the paper's is 0.0002)"),
     "beta1": (lambda v: _real(v) and 0 <= v < 1, "a number in [0, 1) (the paper's is 0.5)"),
     "beta2": (lambda v: _real(v) and 0 <= v < 1, "a number in [0, 1) (Adam's default is 0.999)"),
-    "seed": (lambda v: _whole(v, 0), "a whole number of at least 0"),
+    "seed": (lambda v: _whole(v, 0) and v < 2 ** 63, "a whole number from 0 to 2**63 - 1"),
     "n_fixed": (lambda v: _whole(v, 1), _POSITIVE),
     "ngf": (lambda v: _whole(v, 1), _POSITIVE),
     "ndf": (lambda v: _whole(v, 1), _POSITIVE),

@@ -160,6 +160,10 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data, labels = _training_data(config, data, device)  # checked before any file is written
+    steps_per_epoch = len(data) // config.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
+                         f"lower batch_size or use more images.")
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G, D = (m.to(device, memory_format=memory_format) for m in build_models(config))
     opt_g, opt_d = make_optimizers(G, D, config, fused=device.type == "cuda")
@@ -195,10 +199,6 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
             "generator": G.state_dict(), "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(),
             "opt_d": opt_d.state_dict(), "rng": store.rng_state(data_rng, z_rng)}, checkpoint_path)
 
-    steps_per_epoch = len(data) // config.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
-                         f"lower batch_size or use more images.")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     bar = tqdm(total=steps_per_epoch * config.epochs, initial=len(history["loss_d"]), unit="step",
