@@ -198,3 +198,13 @@ def test_a_bad_image_read_in_a_worker_is_one_line_in_the_tools_words(tmp_path, c
     assert main(["--data", str(photos), "--epochs", "1", "--out", str(tmp_path / "run"), *TINY]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "0.png" in err and "Traceback" not in err and len(err.splitlines()) <= 2
+
+
+def test_dcgan_data_check_celeba_names_a_missing_attribute_table(tmp_path, capsys):
+    from real_fixtures import write_celeba
+
+    write_celeba(tmp_path, n=40)
+    assert data_main(["check", "celeba", "--root", str(tmp_path), "--quiet"]) == 0
+    (tmp_path / "celeba" / "list_attr_celeba.txt").unlink()
+    assert data_main(["check", "celeba", "--root", str(tmp_path), "--quiet"]) == 2
+    assert "list_attr_celeba.txt: missing (chapter 06's faces judge reads it)" in capsys.readouterr().err
