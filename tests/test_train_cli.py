@@ -133,6 +133,7 @@ def test_a_small_folder_gets_a_batch_and_epochs_that_fit_it_and_says_so(tmp_path
     assert "chose --batch-size 16 for 64 images (80 steps)" in capsys.readouterr().out
     kept = sorted(p.name for p in run.glob("generator_epoch*.pt"))                    # about ten, and the last
     assert len(kept) == 11 and kept[0] == "generator_epoch000.pt" and kept[-1] == "generator_epoch020.pt"
+    assert len(list(run.glob("samples_epoch*.png"))) == 20                            # a grid after every epoch
 
 
 def test_a_device_that_is_not_here_is_refused_before_the_data_is_read(tmp_path, capsys, monkeypatch):

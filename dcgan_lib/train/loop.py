@@ -227,8 +227,9 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
         _flush(pending, history, bar, run_dir, epoch, world)
         seconds += time.perf_counter() - started
         skip_steps = 0
-        if world.is_main and ((epoch + 1) % snapshot_every == 0 or epoch + 1 == config.epochs):
-            save_generator_snapshot(G, run_dir, epoch + 1)
+        if world.is_main:   # a grid after every epoch; G's weights after every snapshot_every-th and the last
+            if (epoch + 1) % snapshot_every == 0 or epoch + 1 == config.epochs:
+                save_generator_snapshot(G, run_dir, epoch + 1)
             save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png", fixed_labels)
         save_checkpoint(epoch + 1)
     bar.close()
