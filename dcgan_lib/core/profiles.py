@@ -115,7 +115,7 @@ CHAPTER_SIZES: dict[str, dict[str, dict[str, int | float]]] = {
     "guidelines": {
         "ci": {"dataset": "mnist5k", "n_train": 128, "width": 4, "batch_size": 32, "epochs": 2, "n_seeds": 2,
                "n_eval": 200, "long_epochs": 4},
-        "book": {"dataset": "mnist5k", "n_train": 0, "width": 16, "batch_size": 32, "epochs": 4, "n_seeds": 5,
+        "book": {"dataset": "mnist5k", "n_train": 0, "width": 16, "batch_size": 16, "epochs": 4, "n_seeds": 5,
                  "n_eval": 1000, "long_epochs": 16},
         "full": {"dataset": "celeba", "n_train": 0, "width": 128, "batch_size": 128, "epochs": 5, "n_seeds": 3,
                  "n_eval": 10000, "long_epochs": 20},
