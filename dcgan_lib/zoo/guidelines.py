@@ -13,13 +13,14 @@ from pathlib import Path
 import torch
 
 from dcgan_lib.core import store
-from dcgan_lib.core.profiles import Profile, chapter_sizes, get_profile
-from dcgan_lib.data import CACHE_VERSION, DATASET_SPECS
+from dcgan_lib.core.profiles import Profile, chapter_sizes
+from dcgan_lib.data import DATASET_SPECS
 from dcgan_lib.models.variants import VARIANTS
 from dcgan_lib.train.configs import AblationConfig
 from dcgan_lib.train.loop import TrainingDiverged, TrainResult, load_trained, train
+from dcgan_lib.zoo.common import DATA_VERSION
+from dcgan_lib.zoo.common import as_profile as _profile
 
-DATA_VERSION = f"data{CACHE_VERSION}"   # as the zoo's other models: a newer drawing of the data trains anew
 DIVERGED = "diverged.json"
 
 
@@ -34,10 +35,6 @@ class GuidelineRun:
     @property
     def variant(self) -> str:
         return self.config.variant
-
-
-def _profile(profile: str | Profile | None) -> Profile:
-    return profile if isinstance(profile, Profile) else get_profile(profile)
 
 
 def guideline_config(variant: str, seed: int, profile: str | Profile | None = None,
