@@ -2,6 +2,7 @@ import argparse
 import re
 
 import pytest
+from real_fixtures import write_celeba, write_image_folder
 
 from dcgan_lib.tooling.chapters import chapters, resolve
 from dcgan_lib.tooling.run import chapter_parameters, check, check_inception, main, parse_params
@@ -25,6 +26,7 @@ def test_parameters_are_parsed_as_literals_or_strings():
 
 
 def test_a_good_request_passes_and_force_allows_cpu(tmp_path):
+    write_celeba(tmp_path)
     notebooks, params = check(args(param=["DATASET=celeba"], data_dir=str(tmp_path), force=True), gpu_available=False)
     assert [p.name for p in notebooks] == ["02_training.ipynb"]
     assert params == {"PROFILE": "full", "DATASET": "celeba"}
@@ -41,6 +43,17 @@ def test_a_chapters_parameters_are_read_from_its_parameters_cell():
     notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cpu"], force=True),
                          gpu_available=False)                     # known to one chosen chapter is enough
     assert len(notebooks) == 2
+
+
+def test_a_data_dir_that_does_not_hold_the_dataset_is_refused_before_any_chapter(tmp_path):
+    """A folder of PNGs passed as mnist (or an empty one as celeba) is refused in the runner's own words."""
+    photos = write_image_folder(tmp_path / "photos", per_class=3)
+    for dataset in ("mnist", "celeba"):
+        with pytest.raises(ValueError, match=f"DATASET={dataset} with --data-dir .*dcgan-data check {dataset}") as err:
+            check(args(param=[f"DATASET={dataset}"], data_dir=str(photos), force=True), gpu_available=False)
+        assert "download=True" not in str(err.value) and "data_dir=" not in str(err.value)
+    notebooks, _ = check(args(param=["DATASET=folder"], data_dir=str(photos), force=True), gpu_available=False)
+    assert len(notebooks) == 1
 
 
 def test_data_dir_is_where_the_real_data_is_not_the_cache(tmp_path, monkeypatch):

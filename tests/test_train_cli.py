@@ -80,9 +80,11 @@ def test_the_console_script_lists_every_option_and_refuses_bad_ones(tmp_path):
 def test_dcgan_data_checks_a_folder_and_names_what_is_missing(tmp_path, capsys):
     write_mnist(tmp_path / "datasets", n_train=8, n_test=4)
     assert data_main(["check", "mnist", "--root", str(tmp_path / "datasets")]) == 0
-    assert "mnist: 8 train, 4 test images, every one decoded, in" in capsys.readouterr().out
+    assert "mnist: 8 train, 4 test images, every one decoded at 64×64, in" in capsys.readouterr().out
     assert data_main(["check", "cifar10", "--root", str(tmp_path / "datasets")]) == 2
-    assert "cifar-10-batches-py/data_batch_1 not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cifar-10-batches-py/data_batch_1 not found" in err and "with dcgan-data get" in err
+    assert "download=True" not in err and "data_dir=" not in err               # this command's words
     assert data_main(["get", "lsun", "--root", str(tmp_path / "datasets")]) == 2
     assert "github.com/fyu/lsun" in capsys.readouterr().err
     assert data_main(["check", "rooms"]) == 2
@@ -117,6 +119,21 @@ def test_dcgan_data_check_decodes_every_file_and_lists_the_bad_ones(tmp_path, ca
     err = capsys.readouterr().err
     assert "3 of the 11 images (train and test) of folder" in err
     assert all(name in err for name in ("notes.jpg", "cut.png", "empty.png"))
+
+
+def test_dcgan_data_checks_at_the_size_training_will_use(tmp_path, capsys):
+    """Images of 20×20 train at --size 32 but are refused at 64: the check says so before training does."""
+    from PIL import Image
+
+    photos = tmp_path / "icons"
+    photos.mkdir()
+    for i in range(12):
+        Image.new("RGB", (20, 20), (20 * i, 100, 0)).save(photos / f"icon{i}.png")
+    assert data_main(["check", "folder", "--root", str(photos), "--quiet"]) == 2      # dcgan-train's default 64
+    err = capsys.readouterr().err
+    assert "icon" in err and "20×20" in err and "at a smaller --size" in err and "image_size" not in err
+    assert data_main(["check", "folder", "--root", str(photos), "--quiet", "--size", "32"]) == 0
+    assert "decoded at 32×32" in capsys.readouterr().out
 
 
 def test_a_small_folder_gets_a_batch_and_epochs_that_fit_it_and_says_so(tmp_path, capsys):

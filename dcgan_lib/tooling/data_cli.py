@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data import DATASET_SPECS, REAL_DATASETS, DatasetError, load_dataset
 from dcgan_lib.data.folders import scan_folder
+from dcgan_lib.tooling.words import DATA, reword
 
 SPLITS = ("train", "test")
 NO_DOWNLOAD = {
@@ -35,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("get", "check"), help="get: download with torchvision; check: read only")
     p.add_argument("datasets", nargs="+", metavar="DATASET", help=f"one or more of {', '.join(REAL_DATASETS)}")
     p.add_argument("--root", default=None, help="the folder that holds the datasets (the chapters' --data-dir)")
+    p.add_argument("--size", type=int, default=64, choices=(32, 64, 128),
+                   help="the --size you will train at: images too small for it are reported (default: 64, as "
+                        "dcgan-train's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar while every image is decoded")
     return p
 
@@ -69,12 +73,15 @@ def unreadable(dataset: torch.utils.data.Dataset, workers: int | None = None, pr
     return problems
 
 
-def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: bool = True) -> dict[str, int]:
+def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: bool = True,
+          size: int = 64) -> dict[str, int]:
     """{split: number of images} of dataset `name` under `root`, downloading it first if `download`, and with
-    `decode` opening every image: a DatasetError lists the files that cannot be read, or says there are none."""
+    `decode` opening every image as training at `size` will: a DatasetError lists the files that cannot be read
+    (or are too small for `size`), or says there are none."""
     if download and name in NO_DOWNLOAD:
         raise DatasetError(NO_DOWNLOAD[name].format(root=root))
-    size = DATASET_SPECS[name].sizes[0]
+    if size not in DATASET_SPECS[name].sizes:
+        raise DatasetError(f"--size {size}: {name} trains at {', '.join(map(str, DATASET_SPECS[name].sizes))}")
     counts, problems = {}, []
     for split in SPLITS:
         try:
@@ -114,13 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         root = Path(args.root).expanduser() if args.root else real_data_root(name)
         try:
-            counts = fetch(name, root, download=args.action == "get", progress=not args.quiet)
+            counts = fetch(name, root, download=args.action == "get", progress=not args.quiet, size=args.size)
         except DatasetError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {reword(str(err), DATA)}", file=sys.stderr)
             status = 2
             continue
         splits = ", ".join(f"{n:,} {split}" for split, n in counts.items())
-        print(f"{name}: {splits} images, every one decoded, in {root}")
+        print(f"{name}: {splits} images, every one decoded at {args.size}×{args.size}, in {root}")
     return status
 
 

@@ -21,6 +21,7 @@ from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
 from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.tooling.chapters import resolve
+from dcgan_lib.tooling.words import RUN, reword
 
 
 def parse_params(pairs: list[str]) -> dict[str, object]:
@@ -101,6 +102,8 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     if args.data_dir is not None and dataset is not None and DATASET_SPECS[dataset].offline:
         raise ValueError(f"--data-dir is for a real dataset's files; {dataset} is generated or ships with the "
                          f"library: leave --data-dir out.")
+    if args.data_dir is not None and dataset is not None:
+        check_data_dir(dataset, Path(args.data_dir))
     device = params.get("DEVICE")
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
         why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
@@ -111,6 +114,18 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
         raise ValueError("The full profile is meant for a GPU and none is available here: it would take days on a "
                          "CPU. Run it on a GPU machine, or pass --force to run it anyway.")
     return notebooks, {"PROFILE": args.profile, **params}
+
+
+def check_data_dir(dataset: str, data_dir: Path) -> None:
+    """The real dataset named by --param DATASET must be in --data-dir, in its on-disk format, before any chapter
+    starts: a folder of PNGs passed as mnist is refused here, not an hour into a notebook."""
+    from dcgan_lib.data import DatasetError, load_dataset
+
+    try:
+        load_dataset(dataset, DATASET_SPECS[dataset].sizes[0], split="train", data_dir=data_dir, download=False)
+    except DatasetError as err:
+        raise ValueError(f"--param DATASET={dataset} with --data-dir {data_dir}: {reword(str(err), RUN)}. "
+                         f"(dcgan-data check {dataset} --root {data_dir} lists every problem.)") from None
 
 
 def check_inception(notebooks: list[Path], dataset: object, profile: str) -> None:

@@ -19,13 +19,13 @@ import dataclasses
 import json
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
 from dcgan_lib.core import store
 from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
+from dcgan_lib.tooling.words import TRAIN, reword
 from dcgan_lib.train.configs import ConfigError, RunConfigMismatch, TrainConfig
 from dcgan_lib.train.loop import TrainingDiverged, train
 
@@ -165,20 +165,11 @@ def check_source(out: Path, data: str, fresh: bool) -> None:
 
 def option_words(message: str) -> str:
     """A library message in this command's words: its options for the library's argument names."""
-    for pattern, words in WORDS:
-        message = re.sub(pattern, words, message)
-    return message
+    return reword(message, TRAIN)
 
 
 SOURCE_FILE = "data.json"    # in a run folder: the data it was trained on
 MAX_WIDTH = 4096
-# The library's argument names as this command's options (messages of the data loaders and the configs).
-WORDS = [(r"\bn=(\d+)", r"--n-images \1"), (r"a smaller n\b", "a smaller --n-images"),
-         (r"\b[Pp]ass download=True \(needs internet\)", "pass --download (needs internet)"),
-         (r"data_dir=<folder that holds them>", "--data-root <folder that holds them>"),
-         (r"batch_size", "--batch-size"), (r"image_size", "--size"),
-         (r"TrainConfig\.(lr|beta1|seed|nz|ngf|ndf|epochs)=", r"--\1 ")]
-
 # The config's fields as the options of this command name them.
 OPTIONS = {"dataset": "--data", "image_size": "--size", "epochs": "--epochs", "batch_size": "--batch-size",
            "lr": "--lr", "beta1": "--beta1", "nz": "--nz", "ngf": "--ngf", "ndf": "--ndf", "n_train": "--n-images",

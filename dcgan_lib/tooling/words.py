@@ -1,0 +1,33 @@
+"""The library's argument names in each command's own words: a message from the data loaders or the configs
+names `download=True` or `image_size`; a user of `dcgan-train`, `dcgan-data` or the runner typed an option."""
+from __future__ import annotations
+
+import re
+
+Words = list[tuple[str, str]]
+
+# dcgan-train
+TRAIN: Words = [(r"\bn=(\d+)", r"--n-images \1"), (r"a smaller n\b", "a smaller --n-images"),
+                (r"\b[Pp]ass download=True \(needs internet\)", "pass --download (needs internet)"),
+                (r"with torchvision \(download=True\)", "with --download (needs internet)"),
+                (r"data_dir=<folder( that holds them)?>", r"--data-root <folder\1>"),
+                (r"batch_size", "--batch-size"), (r"image_size", "--size"),
+                (r"TrainConfig\.(lr|beta1|seed|nz|ngf|ndf|epochs)=", r"--\1 ")]
+# dcgan-data
+DATA: Words = [(r"\b[Pp]ass download=True \(needs internet\)", "run dcgan-data get (needs internet)"),
+               (r"with torchvision \(download=True\)", "with dcgan-data get (needs internet)"),
+               (r"dcgan-train --data <folder>, or data_dir=<folder>", "dcgan-data check folder --root <folder>"),
+               (r"data_dir=<folder( that holds them)?>", r"--root <folder\1>"), (r"image_size", "--size")]
+# python -m dcgan_lib.tooling.run (the chapters' runner)
+RUN: Words = [(r"\b[Pp]ass download=True \(needs internet\)", "fetch them with dcgan-data get (needs internet)"),
+              (r"with torchvision \(download=True\)", "with dcgan-data get (needs internet)"),
+              (r"dcgan-train --data <folder>, or data_dir=<folder>", "--data-dir <folder>"),
+              (r"data_dir=<folder( that holds them)?>", r"--data-dir <folder\1>"),
+              (r"image_size", "the chapter's image size")]
+
+
+def reword(message: str, words: Words) -> str:
+    """`message` with each library word of `words` replaced by the command's own."""
+    for pattern, replacement in words:
+        message = re.sub(pattern, replacement, message)
+    return message
