@@ -141,7 +141,7 @@ def test_a_conditional_run_resumes_within_an_epoch_exactly(tmp_cache, monkeypatc
 
 def test_pretrained_conditional_loads_the_second_time(tmp_cache, monkeypatch):
     data = random_digits()
-    overrides = dict(dataset="random", width=4, batch_size=16, epochs=1)
+    overrides = dict(dataset="random", n_train=None, width=4, batch_size=16, epochs=1)
     first = pretrained_conditional("dcgan", data, "ci", bn_affine=False, device="cpu", progress=False, **overrides)
     assert store.is_finished(conditional_run_dir(first.config))
     assert conditional_run_dir(first.config).parent.name == "conditional"
@@ -155,6 +155,17 @@ def test_config_comes_from_the_chapter_sizes():
     assert config.arch == "fc" and config.dataset == "mnist5k" and not config.bn_affine
     with pytest.raises(ValueError, match="random"):
         pretrained_conditional("fc", random_digits(), "ci")
+
+
+def test_the_data_must_be_what_the_config_names(tmp_cache):
+    """A model is stored under its config: digits of the right name but another count are refused, not trained."""
+    from dcgan_lib.data import load_mnist5k
+    from dcgan_lib.zoo import conditional_digits
+
+    assert len(conditional_digits("train", "ci")) == conditional_config("dcgan", "ci").n_train
+    assert len(conditional_digits("test", "ci")) > 0
+    with pytest.raises(ValueError, match="500 of 'mnist5k'.*conditional_digits"):
+        pretrained_conditional("dcgan", load_mnist5k(32, 500, "train"), "ci")
 
 
 def test_mnist5k_is_balanced_fixed_and_disjoint(tmp_cache):
@@ -176,7 +187,7 @@ def test_mnist5k_is_balanced_fixed_and_disjoint(tmp_cache):
 
 def test_several_models_train_side_by_side_in_worker_processes(tmp_cache, monkeypatch):
     data = random_digits()
-    overrides = dict(dataset="random", width=4, batch_size=16, epochs=1)
+    overrides = dict(dataset="random", n_train=None, width=4, batch_size=16, epochs=1)
     variants = [("dcgan", False), ("fc", True)]
     models = pretrained_conditionals(variants, data, "ci", device="cpu", workers=2, progress=False, **overrides)
     assert list(models) == variants

@@ -45,7 +45,8 @@ from dcgan_lib.zoo.instruments import (
 
 __all__ = [
     "CONDITIONAL_VARIANTS", "DATA_VERSION", "MODEL_SPECS", "autoencoder_config", "book_models", "conditional_config",
-    "conditional_run_dir", "conditional_training_set", "faces_judge", "generator_seeds", "guideline_config",
+    "conditional_digits", "conditional_run_dir", "conditional_training_set", "faces_judge", "generator_seeds",
+    "guideline_config",
     "guideline_run_dir", "guideline_seeds", "is_book_model_stored", "judge_config", "judge_for", "locator_config",
     "locator_for", "model_config", "pretrained", "pretrained_autoencoder", "pretrained_conditional",
     "pretrained_conditionals", "pretrained_guideline", "pretrained_guidelines", "GuidelineRun",
@@ -172,6 +173,14 @@ def _train_in_worker(config: ConditionalConfig, data: ImageDataset) -> float:
     return _train_conditional(config, data, "cpu", False).train_seconds
 
 
+def _check_data(config: ConditionalConfig, data: ImageDataset) -> None:
+    """The data must be what the config names: its dataset, and as many images as its n_train (the store keeps the
+    model under the config, so a model trained on other data would be found later under the wrong name)."""
+    if data.name != config.dataset or (config.n_train is not None and len(data) != config.n_train):
+        raise ValueError(f"the config trains on {config.n_train or 'all'} images of {config.dataset!r}, but the "
+                         f"data given is {len(data):,} of {data.name!r}: pass conditional_digits('train', profile)")
+
+
 def pretrained_conditional(arch: str, data: ImageDataset, profile: str | Profile | None = None,
                            bn_affine: bool = True, device: str | torch.device | None = None,
                            progress: bool | None = None, **overrides) -> TrainResult:
@@ -181,8 +190,7 @@ def pretrained_conditional(arch: str, data: ImageDataset, profile: str | Profile
     full profile's MNIST, loaded once by the chapter, is not loaded again for every model.
     """
     config = conditional_config(arch, profile, bn_affine, **overrides)
-    if data.name != config.dataset:
-        raise ValueError(f"the config trains on {config.dataset!r} but the data given is {data.name!r}")
+    _check_data(config, data)
     return _train_conditional(config, data, device, progress)
 
 
@@ -201,8 +209,7 @@ def pretrained_conditionals(models: list[tuple[str, bool]], data: ImageDataset, 
 
     configs = {m: conditional_config(m[0], profile, m[1], **overrides) for m in models}
     for config in configs.values():
-        if data.name != config.dataset:
-            raise ValueError(f"the config trains on {config.dataset!r} but the data given is {data.name!r}")
+        _check_data(config, data)
     missing = [c for c in configs.values() if not store.is_finished(conditional_run_dir(c))]
     if len(missing) > 1 and workers != 1 and pick_device(device).type == "cpu":
         start = time.perf_counter()
@@ -216,15 +223,23 @@ def pretrained_conditionals(models: list[tuple[str, bool]], data: ImageDataset, 
 CONDITIONAL_VARIANTS = [("dcgan", False), ("dcgan", True), ("fc", False), ("fc", True)]  # chapter 09's four models
 
 
-def conditional_training_set(profile: str | Profile | None = None) -> ImageDataset:
-    """The training digits of chapter 09's models at a profile: mnist5k's split (or MNIST's first 50,000)."""
+def conditional_digits(split: str = "train", profile: str | Profile | None = None,
+                       dataset: str | None = None) -> ImageDataset:
+    """Chapter 09's digits at a profile: mnist5k's split, or MNIST's first 50,000 training digits (the paper's
+    last 10,000 are its validation set) and its 10,000 test digits."""
     from dcgan_lib.data import in_memory, load_mnist5k
 
     sizes = chapter_sizes("conditional", _profile(profile))
-    if sizes["dataset"] == "mnist5k":
-        return load_mnist5k(32, int(sizes["n_train"]) or None, "train")
+    if (dataset or sizes["dataset"]) == "mnist5k":
+        return load_mnist5k(32, int(sizes["n_train" if split == "train" else "n_test"]) or None, split)
     digits = [str(d) for d in range(10)]
-    return in_memory(load_dataset("mnist", 32, split="train", download=True), 50_000, class_names=digits)
+    source = load_dataset("mnist", 32, split=split, download=split == "train")
+    return in_memory(source, 50_000 if split == "train" else 10_000, class_names=digits)
+
+
+def conditional_training_set(profile: str | Profile | None = None) -> ImageDataset:
+    """The training digits of chapter 09's models at a profile (`conditional_digits("train", profile)`)."""
+    return conditional_digits("train", profile)
 
 
 def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, dict]]:
