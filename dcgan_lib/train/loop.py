@@ -22,9 +22,7 @@ from tqdm.auto import tqdm
 
 from dcgan_lib.core import store
 from dcgan_lib.core.runtime import frozen, pick_device, show_progress
-from dcgan_lib.data.datasets import ImageDataset, check_channels, load_dataset
-from dcgan_lib.data.decode_once import decoded
-from dcgan_lib.data.specs import DATASET_SPECS
+from dcgan_lib.data.datasets import ImageDataset
 from dcgan_lib.models.dcgan import sample_z
 from dcgan_lib.train.configs import (
     ConditionalConfig,
@@ -39,6 +37,7 @@ from dcgan_lib.train.configs import (
 )
 from dcgan_lib.train.distributed import World, parallel
 from dcgan_lib.train.run_files import clear_run, load_generator_snapshot, save_generator_snapshot, save_sample_grid
+from dcgan_lib.train.training_data import training_data
 
 __all__ = ["ConditionalConfig", "TrainConfig", "TrainResult", "TrainingDiverged", "build_models", "load_trained",
            "make_optimizers", "train", "train_step"]
@@ -155,86 +154,142 @@ def _train(config: GANConfig, run_dir: str | Path, device: str | torch.device | 
     """
     _check_options(precision, checkpoint_every, stop_after_epoch, snapshot_every)
     device, run_dir = pick_device(device), Path(run_dir)
-    world = World.current()  # this process's rank among the processes torchrun started (rank 0 of 1 without it)
+    data, labels = training_data(config, data, device)  # checked before any file is written
+    run = _Run.start(config, run_dir, device, len(data), channels_last, resume)
+    G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (run.G, run.D))  # DDP, compiled
+    autocast = _autocast(device, precision)
+    last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
+    bar = run.progress_bar(progress)
+    for epoch in range(run.start_epoch, last_epoch):
+        started, pending = time.perf_counter(), []
+        for step, real, y in run.batches(data, labels, channels_last):
+            z = run.noise()
+            pending.append(train_step(G_step, D_step, run.opt_g, run.opt_d, real, z, autocast, *y))
+            if len(pending) == 10:  # sync with the device only every few steps
+                _flush(pending, run.history, bar, run_dir, epoch, run.world)
+            if checkpoint_every and step % checkpoint_every == 0 and step < run.steps_per_epoch:
+                _flush(pending, run.history, bar, run_dir, epoch, run.world)
+                run.seconds, started = run.seconds + time.perf_counter() - started, time.perf_counter()
+                run.save(epoch, step)
+        _flush(pending, run.history, bar, run_dir, epoch, run.world)
+        run.seconds += time.perf_counter() - started
+        run.end_epoch(epoch, snapshot_every)
+    bar.close()
+    run.world.barrier()  # when train returns on any process, process 0's last checkpoint is written
+    return TrainResult(run.G.eval(), run.D.eval(), config, run.history, run_dir, last_epoch, run.steps_per_epoch,
+                       run.fixed_z, run.seconds)
+
+
+def _autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bf16 autocast where asked, or with 'auto' on a CUDA device that supports it; else a no-op context."""
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    data, labels = _training_data(config, data, device)  # checked before any file is written
-    steps_per_epoch = len(data) // config.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"The dataset has {len(data)} images, fewer than one batch of {config.batch_size}: "
-                         f"lower batch_size or use more images.")
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    G, D = (m.to(device, memory_format=memory_format) for m in build_models(config))
-    opt_g, opt_d = make_optimizers(G, D, config, fused=device.type == "cuda")
-    data_rng, z_rng = torch.Generator().manual_seed(config.seed + 1), torch.Generator().manual_seed(config.seed + 2)
-    fixed_z, fixed_labels = fixed_noise(config), fixed_labels_for(config)
-    history = {k: [] for k in HISTORY_KEYS}
-    start_epoch, skip_steps, epoch_rng, seconds = 0, 0, None, 0.0
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    checkpoint_path = run_dir / "checkpoint.pt"
-    if resume and checkpoint_path.exists():
-        state = store.load(checkpoint_path, map_location=device)
-        check_resumable(config_from_record(state["config"]), config, run_dir)
-        G.load_state_dict(state["generator"])
-        D.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        store.set_rng_state(state["rng"], data_rng, z_rng)
-        history, start_epoch, seconds = state["history"], state["epoch"], state.get("seconds", 0.0)
-        skip_steps, epoch_rng = state["step_in_epoch"], state["epoch_rng"]
-    elif world.is_main:
-        clear_run(run_dir)   # starting over: none of an old run's epochs may pass for this one's
-        save_generator_snapshot(G, run_dir, 0)
-    # The modules the steps call: DDP wrappers when there are several processes, compiled if asked.
-    G_step, D_step = (parallel(m, device, sync_batchnorm, compile) for m in (G, D))
 
-    def save_checkpoint(epochs_done: int, step_in_epoch: int = 0, epoch_start_rng: torch.Tensor | None = None):
-        _check_finite_weights(G, D, run_dir)  # a checkpoint is only ever a good one
-        if not world.is_main:
+@dataclass
+class _Run:
+    """What a run carries from step to step (the networks, their optimisers, the random streams, the history),
+    and how it is saved to and restored from the run folder's checkpoint, so that a resumed run is exact."""
+
+    config: GANConfig
+    run_dir: Path
+    device: torch.device
+    world: World
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    steps_per_epoch: int
+    data_rng: torch.Generator
+    z_rng: torch.Generator
+    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    start_epoch: int = 0
+    skip_steps: int = 0                        # steps of start_epoch done before the checkpoint (resume within it)
+    epoch_rng: torch.Tensor | None = None      # data_rng's state at the start of the current epoch
+    seconds: float = 0.0                       # training time, over every session of this run
+
+    @classmethod
+    def start(cls, config: GANConfig, run_dir: Path, device: torch.device, n_images: int, channels_last: bool,
+              resume: bool) -> _Run:
+        """A new run in `run_dir` (an old run's files cleared), or the one its checkpoint holds when `resume`."""
+        steps_per_epoch = n_images // config.batch_size
+        if steps_per_epoch == 0:
+            raise ValueError(f"The dataset has {n_images} images, fewer than one batch of {config.batch_size}: "
+                             f"lower batch_size or use more images.")
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        G, D = (m.to(device, memory_format=memory_format) for m in build_models(config))
+        run = cls(config, run_dir, device, World.current(), G, D, *make_optimizers(G, D, config, device.type == "cuda"),
+                  steps_per_epoch, torch.Generator().manual_seed(config.seed + 1),
+                  torch.Generator().manual_seed(config.seed + 2))
+        if resume and (run_dir / "checkpoint.pt").exists():
+            run.restore(store.load(run_dir / "checkpoint.pt", map_location=device))
+        elif run.world.is_main:
+            clear_run(run_dir)   # starting over: none of an old run's epochs may pass for this one's
+            save_generator_snapshot(G, run_dir, 0)
+        return run
+
+    @property
+    def fixed_z(self) -> torch.Tensor:
+        return fixed_noise(self.config)
+
+    def restore(self, state: dict) -> None:
+        """Take up the run a checkpoint holds (refused if it was trained with another config)."""
+        check_resumable(config_from_record(state["config"]), self.config, self.run_dir)
+        for module, key in ((self.G, "generator"), (self.D, "discriminator"), (self.opt_g, "opt_g"),
+                            (self.opt_d, "opt_d")):
+            module.load_state_dict(state[key])
+        store.set_rng_state(state["rng"], self.data_rng, self.z_rng)
+        self.history, self.start_epoch, self.seconds = state["history"], state["epoch"], state.get("seconds", 0.0)
+        self.skip_steps, self.epoch_rng = state["step_in_epoch"], state["epoch_rng"]
+
+    def save(self, epochs_done: int, step_in_epoch: int = 0) -> None:
+        """Write the checkpoint (atomically, process 0 only; never one with non-finite weights)."""
+        _check_finite_weights(self.G, self.D, self.run_dir)  # a checkpoint is only ever a good one
+        if not self.world.is_main:
             return
         store.save_atomic({
-            "config": config_record(config), "epoch": epochs_done, "step": len(history["loss_d"]),
-            "step_in_epoch": step_in_epoch, "epoch_rng": epoch_start_rng, "history": history, "seconds": seconds,
-            "generator": G.state_dict(), "discriminator": D.state_dict(), "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(), "rng": store.rng_state(data_rng, z_rng)}, checkpoint_path)
+            "config": config_record(self.config), "epoch": epochs_done, "step": len(self.history["loss_d"]),
+            "step_in_epoch": step_in_epoch, "epoch_rng": self.epoch_rng if step_in_epoch else None,
+            "history": self.history, "seconds": self.seconds, "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": store.rng_state(self.data_rng, self.z_rng)}, self.run_dir / "checkpoint.pt")
 
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
-    last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
-    bar = tqdm(total=steps_per_epoch * config.epochs, initial=len(history["loss_d"]), unit="step",
-               desc=describe(config), disable=not (show_progress(progress) and world.is_main), dynamic_ncols=True)
-    G.train(), D.train()
-    for epoch in range(start_epoch, last_epoch):
-        started = time.perf_counter()
-        if skip_steps:  # resuming within an epoch: replay its shuffle, skip the steps already done
-            data_rng.set_state(epoch_rng)
-        epoch_rng = data_rng.get_state()
-        order = torch.randperm(len(data), generator=data_rng)[skip_steps * config.batch_size:]
-        order = world.shard(order, config.batch_size)  # this process's share of every batch (all of it alone)
-        batches = epoch_batches(data, order, world.local_batch(config.batch_size), device, channels_last, labels)
-        pending = []
-        for step, (real, batch_labels) in enumerate(batches, start=skip_steps + 1):
-            z = sample_z(config.batch_size, config.nz, config.prior, generator=z_rng)
-            z = world.part(z).to(device, non_blocking=True)  # every process draws the batch's noise, keeps its rows
-            y = () if batch_labels is None else (batch_labels,)
-            pending.append(train_step(G_step, D_step, opt_g, opt_d, real, z, autocast, *y))
-            if len(pending) == 10:  # sync with the device only every few steps
-                _flush(pending, history, bar, run_dir, epoch, world)
-            if checkpoint_every and step % checkpoint_every == 0 and step < steps_per_epoch:
-                _flush(pending, history, bar, run_dir, epoch, world)
-                seconds, started = seconds + time.perf_counter() - started, time.perf_counter()
-                save_checkpoint(epoch, step, epoch_rng)
-        _flush(pending, history, bar, run_dir, epoch, world)
-        seconds += time.perf_counter() - started
-        skip_steps = 0
-        if world.is_main:   # a grid after every epoch; G's weights after every snapshot_every-th and the last
-            if (epoch + 1) % snapshot_every == 0 or epoch + 1 == config.epochs:
-                save_generator_snapshot(G, run_dir, epoch + 1)
-            save_sample_grid(G, fixed_z.to(device), run_dir / f"samples_epoch{epoch + 1:03d}.png", fixed_labels)
-        save_checkpoint(epoch + 1)
-    bar.close()
-    world.barrier()  # when train returns on any process, process 0's last checkpoint is written
-    return TrainResult(G.eval(), D.eval(), config, history, run_dir, last_epoch, steps_per_epoch, fixed_z, seconds)
+    def progress_bar(self, progress: bool | None) -> tqdm:
+        """A bar over every step of the run, starting at the steps already done; G and D set to training mode."""
+        self.G.train(), self.D.train()
+        return tqdm(total=self.steps_per_epoch * self.config.epochs, initial=len(self.history["loss_d"]),
+                    unit="step", desc=describe(self.config), dynamic_ncols=True,
+                    disable=not (show_progress(progress) and self.world.is_main))
+
+    def batches(self, data, labels: torch.Tensor | None, channels_last: bool) -> Iterator[tuple]:
+        """(step number, real images, (labels,) or ()) of this epoch in a fresh shuffle; resuming within an
+        epoch, its shuffle is replayed and the steps already done are skipped."""
+        if self.skip_steps:
+            self.data_rng.set_state(self.epoch_rng)
+        self.epoch_rng = self.data_rng.get_state()
+        order = torch.randperm(len(data), generator=self.data_rng)[self.skip_steps * self.config.batch_size:]
+        order = self.world.shard(order, self.config.batch_size)  # this process's share of every batch
+        local = self.world.local_batch(self.config.batch_size)
+        batches = epoch_batches(data, order, local, self.device, channels_last, labels)
+        for step, (real, batch_labels) in enumerate(batches, start=self.skip_steps + 1):
+            yield step, real, (() if batch_labels is None else (batch_labels,))
+
+    def noise(self) -> torch.Tensor:
+        """z for the next batch: every process draws the whole batch's and keeps its own rows."""
+        z = sample_z(self.config.batch_size, self.config.nz, self.config.prior, generator=self.z_rng)
+        return self.world.part(z).to(self.device, non_blocking=True)
+
+    def end_epoch(self, epoch: int, snapshot_every: int) -> None:
+        """A grid after every epoch; G's weights after every snapshot_every-th and the last; the checkpoint."""
+        self.skip_steps = 0
+        if self.world.is_main:
+            if (epoch + 1) % snapshot_every == 0 or epoch + 1 == self.config.epochs:
+                save_generator_snapshot(self.G, self.run_dir, epoch + 1)
+            save_sample_grid(self.G, self.fixed_z.to(self.device), self.run_dir / f"samples_epoch{epoch + 1:03d}.png",
+                             fixed_labels_for(self.config))
+        self.save(epoch + 1)
 
 
 def _check_options(precision: str, checkpoint_every: int | None, stop_after_epoch: int | None,
@@ -267,57 +322,6 @@ def _last_good(run_dir: Path) -> str:
     state = store.load(path)
     return (f"The last good checkpoint, {state['epoch']} epochs and {state['step']} steps in, is kept in {run_dir}; "
             f"training again resumes from it.")
-
-
-def _check_range(data: torch.Tensor) -> None:
-    """Float images must already be scaled to [-1, 1] (uint8 ones are scaled batch by batch)."""
-    if data.is_floating_point() and len(data):
-        sample = data[: min(len(data), 256)]
-        low, high = float(sample.min()), float(sample.max())
-        if not (-1.001 <= low and high <= 1.001):  # NaN fails too
-            raise ValueError(f"The training images are floats in [{low:.3g}, {high:.3g}], not in [-1, 1] as G's "
-                             f"tanh: pass uint8 images (0..255), or scale floats with x / 127.5 - 1.")
-
-
-def _training_data(config: GANConfig, data, device: torch.device) -> tuple:
-    """(the training images as an in-memory tensor on `device` or a torch Dataset, their labels on `device` for a
-    conditional model, else None), checked against the model. By default a real dataset's files are decoded once
-    into a memory-mapped file (`decoded`); pass data=load_dataset(...) to read the files every epoch instead."""
-    if data is None and DATASET_SPECS[config.dataset].offline:
-        data = load_dataset(config.dataset, config.image_size, n=config.n_train, split="train", seed=config.data_seed)
-    elif data is None:
-        data = decoded(config.dataset, config.image_size, n=config.n_train, split="train")
-    labels = None
-    if is_conditional(config):
-        if not isinstance(data, ImageDataset) or data.labels is None:
-            name = getattr(data, "name", type(data).__name__)
-            raise ValueError(f"{name!r} has no labels in memory: a conditional GAN trains on an ImageDataset with "
-                             f"one class label per image (for example load_mnist5k()).")
-        labels = data.labels.to(device)
-    if isinstance(data, ImageDataset):
-        check_channels(data, config.nc)
-        data = data.images
-    elif isinstance(data, torch.Tensor) and data.shape[1] != config.nc:
-        check_channels(ImageDataset("the given images", data[:0]), config.nc)
-    else:
-        check_channels(data, config.nc)
-    if isinstance(data, torch.Tensor):
-        _check_range(data)
-    size = data.shape[-1] if isinstance(data, torch.Tensor) else getattr(data, "image_size", config.image_size)
-    if size != config.image_size:
-        raise ValueError(f"The data is {size}×{size} but the model is built for {config.image_size}×"
-                         f"{config.image_size}: load the dataset with image_size={config.image_size}.")
-    return (_placed(data, device) if isinstance(data, torch.Tensor) else data), labels
-
-
-def _placed(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The training images on `device` when they fit in 80% of its free memory (then batches are indexed there),
-    else where they are (a memory-mapped file stays on disk and in the page cache; batches are copied over)."""
-    if device.type == "cuda" and images.device != device:
-        free, _ = torch.cuda.mem_get_info(device)
-        if images.nbytes > 0.8 * free:
-            return images
-    return images.to(device)
 
 
 def _flush(pending: list[torch.Tensor], history: dict, bar, run_dir: Path, epoch: int,
