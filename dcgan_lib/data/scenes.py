@@ -7,80 +7,28 @@ parameter is a [B] tensor drawn from the given torch.Generator, so a dataset is 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 from torch import Tensor
 
-CANVAS = 64  # scenes are drawn at 64×64, then area-downsampled for 32×32
+from dcgan_lib.data.drawing import (  # noqa: F401 (CANVAS is part of this module's interface)
+    _XS,
+    _YS,
+    CANVAS,
+    _bernoulli,
+    _c,
+    _choose,
+    _ellipse,
+    _finish,
+    _nan_boxes,
+    _paint,
+    _rect,
+    _soft,
+    _uniform,
+)
+
 OBJECT_CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "hexagon", "crescent", "arrow"]
-
-# ---- vectorised drawing helpers: every parameter is a [B] tensor, masks are [B, H, W] coverages in 0..1 ----------
-_YS = torch.arange(CANVAS, dtype=torch.float32).view(1, CANVAS, 1)   # pixel top edges (rows)
-_XS = torch.arange(CANVAS, dtype=torch.float32).view(1, 1, CANVAS)   # pixel left edges (columns)
-
-
-def _c(v: Tensor | float) -> Tensor:
-    """Per-image scalar [B] -> [B, 1, 1], ready to broadcast against the pixel grid."""
-    return v.view(-1, 1, 1) if isinstance(v, Tensor) else torch.tensor(float(v)).view(1, 1, 1)
-
-
-def _uniform(gen: torch.Generator, b: int, lo: float | Tensor, hi: float | Tensor) -> Tensor:
-    return lo + (hi - lo) * torch.rand(b, generator=gen)
-
-
-def _bernoulli(gen: torch.Generator, b: int, p: float) -> Tensor:
-    return (torch.rand(b, generator=gen) < p).float()
-
-
-def _choose(gen: torch.Generator, palette: list, b: int, jitter: float = 0.0) -> tuple[Tensor, Tensor]:
-    """Pick a colour per image from `palette` (plus uniform jitter); returns colours [B, 3] and indices [B]."""
-    idx = torch.randint(len(palette), (b,), generator=gen)
-    colours = torch.tensor(palette, dtype=torch.float32)[idx]
-    colours = colours + jitter * (2 * torch.rand(b, 3, generator=gen) - 1)
-    return colours.clamp(0, 1), idx
-
-
-def _rect(x0: Tensor, y0: Tensor, x1: Tensor, y1: Tensor) -> Tensor:
-    """Exact area coverage of axis-aligned rectangles [x0, x1) x [y0, y1)."""
-    cover_x = (torch.minimum(_c(x1), _XS + 1) - torch.maximum(_c(x0), _XS)).clamp(0, 1)
-    cover_y = (torch.minimum(_c(y1), _YS + 1) - torch.maximum(_c(y0), _YS)).clamp(0, 1)
-    return cover_x * cover_y
-
-
-def _ellipse(cx: Tensor, cy: Tensor, rx: Tensor | float, ry: Tensor | float) -> Tensor:
-    """Anti-aliased filled ellipses (approximate signed distance, one pixel of soft edge)."""
-    rx, ry = _c(rx), _c(ry)
-    rho = (((_XS + 0.5 - _c(cx)) / rx) ** 2 + ((_YS + 0.5 - _c(cy)) / ry) ** 2).sqrt()
-    return ((1 - rho) * torch.minimum(rx, ry) + 0.5).clamp(0, 1)
-
-
-def _soft(distance: Tensor) -> Tensor:
-    """Coverage from a signed distance in pixels (positive inside)."""
-    return (distance + 0.5).clamp(0, 1)
-
-
-def _paint(img: Tensor, mask: Tensor, colour: Tensor) -> None:
-    """In place: blend `colour` [B, 3] into `img` [B, 3, H, W] with coverage `mask` [B, H, W]."""
-    img.lerp_(colour[:, :, None, None].expand_as(img), mask[:, None])
-
-
-def _finish(img: Tensor, gen: torch.Generator, noise: tuple[float, float] = (0.01, 0.03)) -> Tensor:
-    """Mild per-image lighting (brightness + a linear ramp) and per-pixel noise, so images are not flat."""
-    b = img.shape[0]
-    angle = _uniform(gen, b, 0, 2 * math.pi)
-    ramp = (torch.cos(_c(angle)) * (_XS - 32) + torch.sin(_c(angle)) * (_YS - 32)) / 32      # -1..1 across image
-    light = _c(_uniform(gen, b, 0.88, 1.08)) + _c(_uniform(gen, b, 0.0, 0.08)) * ramp
-    img.mul_(light[:, None])
-    sigma = _uniform(gen, b, *noise).view(-1, 1, 1, 1)
-    img.add_(sigma * torch.randn(img.shape, generator=gen))
-    return img.clamp_(0, 1)
-
-
-def _nan_boxes(present: Tensor, x0: Tensor, y0: Tensor, x1: Tensor, y1: Tensor) -> Tensor:
-    """Boxes [B, 4] (x0, y0, x1, y1), NaN rows where the object is absent."""
-    box = torch.stack([x0, y0, x1, y1], dim=1)
-    return torch.where(present.bool()[:, None], box, torch.full_like(box, float("nan")))
-
 
 # ---- rooms: a stand-in for LSUN bedrooms ---------------------------------------------------------------------------
 WALL_COLOURS = [(0.93, 0.89, 0.80), (0.78, 0.86, 0.93), (0.80, 0.88, 0.78), (0.95, 0.82, 0.82), (0.82, 0.82, 0.84),
@@ -94,8 +42,25 @@ BLANKET_COLOURS = [(0.80, 0.20, 0.20), (0.20, 0.35, 0.75), (0.25, 0.60, 0.35), (
 
 def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
     """Draw `b` bedrooms at 64x64: wall, floor, then door, windows, picture, lamp and bed."""
-    u = lambda lo, hi: _uniform(gen, b, lo, hi)                            # noqa: E731
-    horizon = u(26, 40).round()
+    horizon = _uniform(gen, b, 26, 40).round()
+    img = _wall_and_floor(b, gen, horizon)
+    # Door, windows and picture hang on the wall in four horizontal slots (a random permutation per image).
+    slot = torch.argsort(torch.rand(b, 4, generator=gen), dim=1).float() * 16
+    has_door, door_box = _door(img, gen, horizon, slot)
+    has_window, n_windows, window_boxes = _windows(img, gen, horizon, slot)
+    has_picture, picture_box = _picture(img, gen, horizon, slot)
+    bed = _bed_geometry(b, gen, horizon)   # the lamp stands beside the bed, drawn last as nearest to the viewer
+    has_lamp, lamp_box = _lamp(img, gen, horizon, bed)
+    bed_box = _bed(img, gen, bed)
+    attributes = {"bed": bed["has_bed"], "window": has_window, "lamp": has_lamp, "door": has_door,
+                  "picture": has_picture, "n_windows": n_windows}
+    boxes = {"bed": bed_box[:, None], "window": window_boxes, "lamp": lamp_box[:, None],
+             "door": door_box[:, None], "picture": picture_box[:, None]}
+    return _finish(img, gen), attributes, boxes
+
+
+def _wall_and_floor(b: int, gen: torch.Generator, horizon: Tensor) -> Tensor:
+    """The empty room: a wall lit from above, a floor lighter toward the viewer, a skirting board."""
     wall, _ = _choose(gen, WALL_COLOURS, b, 0.05)
     floor, _ = _choose(gen, FLOOR_COLOURS, b, 0.05)
     img = wall[:, :, None, None] * (0.92 + 0.1 * _YS / _c(horizon)).clamp(max=1.02)[:, None].expand(b, 3, -1, CANVAS)
@@ -104,11 +69,13 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     floor_mask = _rect(torch.zeros(b), horizon, torch.full((b,), 64.0), torch.full((b,), 64.0))
     img.lerp_(floor[:, :, None, None] * (0.8 + 0.25 * depth[:, None]), floor_mask[:, None])
     _paint(img, _rect(torch.zeros(b), horizon - 1, torch.full((b,), 64.0), horizon), wall * 0.7)  # skirting board
+    return img
 
-    # Door, windows and picture hang on the wall in four horizontal slots (a random permutation per image).
-    slot = torch.argsort(torch.rand(b, 4, generator=gen), dim=1).float() * 16
-    zeros = torch.zeros(b)
 
+def _door(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor]:
+    """A door in slot 0 of half the rooms: (present, its box)."""
+    b = len(img)
+    u = partial(_uniform, gen, b)
     has_door = _bernoulli(gen, b, 0.5)
     w = u(9, 13)
     x0 = slot[:, 0] + 1.5 + u(0, 1) * (13 - w)
@@ -124,6 +91,13 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
            torch.tensor([0.85, 0.70, 0.25]).expand(b, 3))
     door_box = _nan_boxes(has_door, x0 - 1, top - 1, x0 + w + 1, horizon)
 
+    return has_door, door_box
+
+
+def _windows(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One or two windows in slots 1 and 2 of half the rooms: (present, how many, their boxes)."""
+    b = len(img)
+    u = partial(_uniform, gen, b)
     has_window = _bernoulli(gen, b, 0.5)
     n_windows = has_window * (1 + _bernoulli(gen, b, 0.4))
     w, h = u(10, 14), torch.minimum(u(9, 14), horizon - 8)
@@ -143,6 +117,13 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
         _paint(img, bars * _c(present), frame)
         window_boxes.append(_nan_boxes(present, x0, top, x1, y1))
 
+    return has_window, n_windows, torch.stack(window_boxes, dim=1)
+
+
+def _picture(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor]:
+    """A framed landscape in slot 3 of half the rooms: (present, its box)."""
+    b = len(img)
+    u = partial(_uniform, gen, b)
     has_picture = _bernoulli(gen, b, 0.5)
     w, h = u(8, 13), u(7, 11)
     x0 = slot[:, 3] + 1.5 + u(0, 1) * (13 - w)
@@ -159,7 +140,12 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     _paint(img, sun * _c(has_picture), torch.tensor([1.0, 0.9, 0.3]).expand(b, 3))
     picture_box = _nan_boxes(has_picture, x0, top, x1, y1)
 
-    # Bed geometry first (the lamp stands beside it), drawn last because it is nearest to the viewer.
+    return has_picture, picture_box
+
+
+def _bed_geometry(b: int, gen: torch.Generator, horizon: Tensor) -> dict[str, Tensor]:
+    """Where each room's bed is (in 85% of them), before anything is drawn: the lamp stands beside it."""
+    u = partial(_uniform, gen, b)
     has_bed = _bernoulli(gen, b, 0.85)
     bed_w = u(26, 40)
     bed_x0 = 1 + u(0, 1) * (62 - bed_w)
@@ -170,6 +156,15 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     head_top = mattress_top - u(6, 10)
     head_left = torch.rand(b, generator=gen) < 0.5
 
+    return {"has_bed": has_bed, "bed_x0": bed_x0, "bed_x1": bed_x1, "bed_y1": bed_y1, "mattress_top": mattress_top,
+            "head_top": head_top, "head_left": head_left}
+
+
+def _lamp(img: Tensor, gen: torch.Generator, horizon: Tensor, bed: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """A standing lamp in half the rooms, beside the bed where there is one: (present, its box)."""
+    b, zeros = len(img), torch.zeros(len(img))
+    has_bed, bed_x0, bed_x1 = bed["has_bed"], bed["bed_x0"], bed["bed_x1"]
+    u = partial(_uniform, gen, b)
     has_lamp = _bernoulli(gen, b, 0.5)
     left_space, right_space = bed_x0 * has_bed, (64 - bed_x1) * has_bed
     lamp_x = torch.where(left_space >= right_space, left_space / 2, bed_x1 + right_space / 2)
@@ -189,6 +184,15 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     _paint(img, shade * _c(has_lamp), shade_colour)
     lamp_box = _nan_boxes(has_lamp, lamp_x - shade_half, shade_y0, lamp_x + shade_half, lamp_y1)
 
+    return has_lamp, lamp_box
+
+
+def _bed(img: Tensor, gen: torch.Generator, geometry: dict[str, Tensor]) -> Tensor:
+    """The bed, nearest to the viewer: headboard, footboard, legs, rail, blanket and pillow; returns its box."""
+    b = len(img)
+    u = partial(_uniform, gen, b)
+    has_bed, bed_x0, bed_x1, bed_y1 = (geometry[k] for k in ("has_bed", "bed_x0", "bed_x1", "bed_y1"))
+    mattress_top, head_top, head_left = (geometry[k] for k in ("mattress_top", "head_top", "head_left"))
     frame, _ = _choose(gen, WOOD_COLOURS, b, 0.05)
     blanket, _ = _choose(gen, BLANKET_COLOURS, b, 0.08)
     bed = _c(has_bed)
@@ -206,11 +210,7 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
            torch.stack([u(0.9, 1), u(0.9, 1), u(0.85, 1)], dim=1))                                          # pillow
     bed_box = _nan_boxes(has_bed, bed_x0, head_top, bed_x1, bed_y1)
 
-    attributes = {"bed": has_bed, "window": has_window, "lamp": has_lamp, "door": has_door, "picture": has_picture,
-                  "n_windows": n_windows}
-    boxes = {"bed": bed_box[:, None], "window": torch.stack(window_boxes, dim=1), "lamp": lamp_box[:, None],
-             "door": door_box[:, None], "picture": picture_box[:, None]}
-    return _finish(img, gen), attributes, boxes
+    return bed_box
 
 
 # ---- faces: a stand-in for the paper's Faces dataset ---------------------------------------------------------------
