@@ -161,3 +161,13 @@ def test_every_module_reads_in_one_sitting():
 def module_path(name: str) -> Path:
     path = PACKAGE.joinpath(*name.split("."))
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def test_the_training_loop_stays_an_outline():
+    """`train`'s body (chapter 02 shows it) is the algorithm's outline: resume, epochs, batches, train_step,
+    checkpoint; what else a run needs lives in named helpers beside it."""
+    import ast
+
+    tree = ast.parse(module_path("train.loop").read_text())
+    body = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_train").body[1:]
+    assert body[-1].end_lineno - body[0].lineno + 1 <= 40
