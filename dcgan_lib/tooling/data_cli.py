@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dcgan_lib.core.paths import real_data_root
-from dcgan_lib.data import DATASET_SPECS, REAL_DATASETS, DatasetError, load_dataset
+from dcgan_lib.data import REAL_DATASETS, DatasetError, load_dataset
 from dcgan_lib.data.folders import scan_folder
 from dcgan_lib.tooling.words import DATA, reword
 
@@ -80,8 +80,6 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
     (or are too small for `size`), or says there are none."""
     if download and name in NO_DOWNLOAD:
         raise DatasetError(NO_DOWNLOAD[name].format(root=root))
-    if size not in DATASET_SPECS[name].sizes:
-        raise DatasetError(f"--size {size}: {name} trains at {', '.join(map(str, DATASET_SPECS[name].sizes))}")
     counts, problems = {}, []
     for split in SPLITS:
         try:

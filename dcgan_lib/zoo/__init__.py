@@ -45,7 +45,7 @@ from dcgan_lib.zoo.instruments import (
 
 __all__ = [
     "CONDITIONAL_VARIANTS", "DATA_VERSION", "MODEL_SPECS", "autoencoder_config", "book_models", "conditional_config",
-    "conditional_digits", "conditional_run_dir", "conditional_training_set", "faces_judge", "generator_seeds",
+    "conditional_digits", "conditional_run_dir", "faces_judge", "generator_seeds",
     "guideline_config",
     "guideline_run_dir", "guideline_seeds", "is_book_model_stored", "judge_config", "judge_for", "locator_config",
     "locator_for", "model_config", "pretrained", "pretrained_autoencoder", "pretrained_conditional",
@@ -237,11 +237,6 @@ def conditional_digits(split: str = "train", profile: str | Profile | None = Non
     return in_memory(source, 50_000 if split == "train" else 10_000, class_names=digits)
 
 
-def conditional_training_set(profile: str | Profile | None = None) -> ImageDataset:
-    """The training digits of chapter 09's models at a profile (`conditional_digits("train", profile)`)."""
-    return conditional_digits("train", profile)
-
-
 def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, dict]]:
     """Every stored model the chapters ask for at a profile, as (label, zoo function, its keyword arguments), the
     longest to train first: `make models` trains them up front, side by side, and the chapters then load them
@@ -276,8 +271,8 @@ def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, di
 
 def _book_conditional(arch: str, bn_affine: bool, profile: str | Profile | None = None,
                       device: str | torch.device | None = None, progress: bool | None = None) -> TrainResult:
-    """One of chapter 09's models, on the training set the chapter gives it (`conditional_training_set`)."""
-    return pretrained_conditional(arch, conditional_training_set(profile), profile, bn_affine, device, progress)
+    """One of chapter 09's models, on the training set the chapter gives it (`conditional_digits`)."""
+    return pretrained_conditional(arch, conditional_digits("train", profile), profile, bn_affine, device, progress)
 
 
 def train_book_model(function: str, kwargs: dict, profile: str | Profile | None = None,
