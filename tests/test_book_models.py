@@ -16,8 +16,8 @@ def stored_folders() -> set[str]:
 def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_cache, tmp_path, monkeypatch,
                                                                             capfd):
     monkeypatch.setenv("DCGAN_PROFILE", "ci")
-    labels = [label for label, _, _ in zoo.book_models("ci")]
-    assert [label for label, _, _ in book_models.missing("ci")] == labels
+    labels = [model.label for model in zoo.book_models("ci")]
+    assert [model.label for model in book_models.missing("ci")] == labels
     took = book_models.prepare("ci", workers=2)
     assert list(took) == labels and all(s > 0 for s in took.values())
     said = capfd.readouterr().out                                  # a line as each model starts and ends
@@ -33,17 +33,23 @@ def test_the_models_train_once_up_front_and_the_chapters_then_train_nothing(tmp_
     assert stored_folders() == before, stored_folders() - before
 
 
-def test_an_unknown_zoo_function_is_refused():
-    with pytest.raises(ValueError, match="not one of the zoo's model functions"):
-        zoo.train_book_model("load_dataset", {}, "ci")
-    with pytest.raises(ValueError, match="not one of the zoo's model functions"):
-        zoo.is_book_model_stored("load_dataset", {}, "ci")
+def test_an_unknown_kind_of_model_is_refused():
+    with pytest.raises(ValueError, match="'load_dataset' is not a kind of the book's models: DCGAN, judge"):
+        zoo.BookModel("a model", "load_dataset", {})
+
+
+def test_each_kind_finds_the_folder_it_trains_into(tmp_cache):
+    """The one table: a model of each kind, once trained through it, is found stored through it."""
+    for model in [m for m in zoo.book_models("ci") if m.kind in {"judge", "locator", "autoencoder"}][:3]:
+        assert not model.is_stored("ci")
+        model.train("ci")
+        assert model.is_stored("ci"), model.label
 
 
 def test_the_list_names_every_chapter_model_at_each_profile():
     for profile in ("ci", "book"):
         jobs = zoo.book_models(profile)
-        assert len({label for label, _, _ in jobs}) == len(jobs)
-        assert sum("faces DCGAN" in label for label, _, _ in jobs) == zoo.chapter_sizes(
-            "vector_arithmetic", profile)["n_generators"]
-    assert all("judge" not in label and "locator" not in label for label, _, _ in zoo.book_models("full"))
+        assert len({job.label for job in jobs}) == len(jobs) and {job.kind for job in jobs} == set(zoo.BOOK_MODEL_KINDS)
+        assert sum("faces DCGAN" in job.label for job in jobs) == zoo.chapter_sizes(
+            "vector_arithmetic", profile).n_generators
+    assert all("judge" not in job.label and "locator" not in job.label for job in zoo.book_models("full"))

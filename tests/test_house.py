@@ -171,3 +171,49 @@ def test_the_training_loop_stays_an_outline():
     tree = ast.parse(module_path("train.loop").read_text())
     body = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_train").body[1:]
     assert body[-1].end_lineno - body[0].lineno + 1 <= 40
+
+
+def chapter_names() -> set[str]:
+    """What a chapter is called anywhere in the library: its file's name without the number, and the names its
+    sizes and results are kept under."""
+    from dcgan_lib.zoo.sizes import SIZES
+
+    stems = {path.stem.split("_", 1)[-1] for path in (ROOT / "book").glob("[0-9]*.ipynb")}
+    return stems | set(SIZES)
+
+
+def test_no_chapter_name_below_the_zoo():
+    """Only the zoo (and the tools above it) knows the chapters: the floors below take sizes and names as
+    arguments, so a chapter renamed or added changes nothing there."""
+    names = chapter_names()
+    found = sorted((name, node.value) for name, tree in modules().items() if layer(name) < layer("zoo")
+                   for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in names)
+    assert not found, f"chapter names below the zoo (module, name): {found}"
+
+
+def test_no_chapter_types_a_size_of_its_own_per_profile():
+    """A size that depends on the profile is read from `zoo.chapter_sizes`, not typed in the chapter."""
+    import json
+    import re
+
+    profile = r"(PROFILE|profile\.name)\s*[=!]="
+    keyed = re.compile(rf"""[\d.]+\s+if\s+{profile}|{profile}\s*["']\w+["']\s+else\s+[\d.]+"""
+                       r"""|["'](ci|book|full)["']\s*:\s*[\d.]+""")
+    typed = []
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
+            typed += [f"{path.name}: {line.strip()}" for line in source.splitlines() if keyed.search(line)]
+    assert not typed, "sizes typed per profile in a chapter (add them to dcgan_lib/zoo/sizes.py):\n" + "\n".join(typed)
+
+
+def test_each_chapter_size_is_typed_and_every_profile_has_one():
+    from dataclasses import fields
+
+    from dcgan_lib.zoo.sizes import SIZES
+
+    for chapter, per_profile in SIZES.items():
+        assert set(per_profile) == {"ci", "book", "full"}, chapter
+        for profile, sizes in per_profile.items():
+            for f in fields(sizes):  # exactly the declared type: no 0/1 for a switch, no "64" for a count
+                assert type(getattr(sizes, f.name)).__name__ == f.type, (chapter, profile, f.name)

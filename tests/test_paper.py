@@ -1,9 +1,9 @@
-"""The paper's figures are typed once, in `core.paper`, and each is in the paper's text."""
+"""The paper's figures are typed once, in `zoo.paper`, and each is in the paper's text."""
 from pathlib import Path
 
 import pytest
 
-from dcgan_lib.core.paper import PAPER_FIGURES, paper_table
+from dcgan_lib.zoo.paper import PAPER_FIGURES, paper_table
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "dcgan-radford-metz-chintala-2016.txt"
 

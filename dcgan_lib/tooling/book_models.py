@@ -19,19 +19,21 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
+
+if TYPE_CHECKING:
+    from dcgan_lib.zoo import BookModel
 
 MODEL_TIMES_FILE = Path(__file__).with_name("model_times.json")   # {profile: {model: seconds}}, one thread each
 
 
-def _train_one(function: str, kwargs: dict, profile: str, label: str = "") -> float:
+def _train_one(model: BookModel, profile: str) -> float:
     """Load or train one model (in a worker), saying when it starts; returns the seconds it took."""
-    from dcgan_lib import zoo
-
-    print(f"  [{time.strftime('%H:%M:%S')}] started {label}", flush=True)
+    print(f"  [{time.strftime('%H:%M:%S')}] started {model.label}", flush=True)
     start = time.perf_counter()
-    zoo.train_book_model(function, kwargs, profile)
+    model.train(profile)
     return time.perf_counter() - start
 
 
@@ -70,11 +72,11 @@ def _save_times(profile: str, took: dict[str, float]) -> None:
     write_text_atomic(json.dumps(record, indent=1, sort_keys=True) + "\n", path)
 
 
-def missing(profile: str) -> list[tuple[str, str, dict]]:
-    """The entries of `zoo.book_models(profile)` not stored yet."""
+def missing(profile: str) -> list[BookModel]:
+    """The models of `zoo.book_models(profile)` not stored yet."""
     from dcgan_lib import zoo
 
-    return [job for job in zoo.book_models(profile) if not zoo.is_book_model_stored(job[1], job[2], profile)]
+    return [model for model in zoo.book_models(profile) if not model.is_stored(profile)]
 
 
 def prepare(profile: str, workers: int | None = None, device: str | None = None) -> dict[str, float]:
@@ -86,29 +88,28 @@ def prepare(profile: str, workers: int | None = None, device: str | None = None)
         print(f"the book's models at the {profile} profile: all stored", flush=True)
         return {}
     known = recorded_times(profile)
-    total = sum(known.get(model_key(label), 0) for label, _, _ in jobs)
+    total = sum(known.get(model_key(job.label), 0) for job in jobs)
     print(f"training {len(jobs)} of the book's models at the {profile} profile, side by side: "
-          + ", ".join(label for label, _, _ in jobs)
+          + ", ".join(job.label for job in jobs)
           + (f" (about {total / (workers or cores_here()) / 60:.0f} min by the recorded times)" if total else ""),
           flush=True)
     start, before, took = time.perf_counter(), recorded_times(profile), {}
     lanes = 1 if (device or "cpu") != "cpu" else (workers or cores_here())
 
     def done(index: int, seconds: float) -> None:
-        took[jobs[index][0]] = seconds
-        left = [label for label, _, _ in jobs if label not in took]
+        took[jobs[index].label] = seconds
+        left = [job.label for job in jobs if job.label not in took]
         known = [before[model_key(label)] for label in left if model_key(label) in before]
         guess = (f", about {sum(known) / lanes / 60:.0f} min more by the recorded times" if len(known) == len(left)
                  else "")
-        print(f"  [{time.strftime('%H:%M:%S')}] done {jobs[index][0]} in {seconds:.0f} s; {len(left)} left{guess}",
+        print(f"  [{time.strftime('%H:%M:%S')}] done {jobs[index].label} in {seconds:.0f} s; {len(left)} left{guess}",
               flush=True)
 
-    side_by_side(_train_one, [{"function": f, "kwargs": k, "profile": profile, "label": label}
-                              for label, f, k in jobs],
+    side_by_side(_train_one, [{"model": job, "profile": profile} for job in jobs],
                  device=device or "cpu", workers=workers, desc="the book's models", on_done=done)
     _save_times(profile, took)
     print(f"the book's models trained in {time.perf_counter() - start:.0f} s", flush=True)
-    return {label: took[label] for label, _, _ in jobs}
+    return {job.label: took[job.label] for job in jobs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,9 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         from dcgan_lib import zoo
 
-        for label, function, kwargs in zoo.book_models(args.profile):
-            stored = zoo.is_book_model_stored(function, kwargs, args.profile)
-            print(f"{'stored ' if stored else 'missing'}  {label}")
+        for model in zoo.book_models(args.profile):
+            print(f"{'stored ' if model.is_stored(args.profile) else 'missing'}  {model.label}")
         return 0
     prepare(args.profile, args.workers)
     return 0

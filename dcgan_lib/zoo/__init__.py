@@ -1,27 +1,28 @@
 """The book's named models per profile: every chapter asks for one by name, and it is trained only once.
 
-This is the one place that maps a profile (and a chapter's sizes in `dcgan_lib.core.profiles`) to configs; the
-functions below it take sizes as arguments. The DCGANs and the conditional models are here; the instruments
-(judges, locators, the hashing autoencoder) in `zoo.instruments`, the guidelines chapter's runs in
+This is the one place that maps a profile and a chapter to sizes (the chapters' own in `zoo.sizes`) and to
+configs; the functions below it take sizes as arguments. The DCGANs and the conditional models are here; the
+instruments (judges, locators, the hashing autoencoder) in `zoo.instruments`, the guidelines chapter's runs in
 `zoo.guidelines`, all importable from here. Every model goes through the store (`store.load_or_train`): a
 folder under ``runs_dir()/<kind>`` named by a hash of its config holds it once trained; an interrupted GAN
 run in it resumes from its last checkpoint; anything else is trained now, with a progress bar.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 from dcgan_lib.analysis.judges import JUDGE_SPECS
 from dcgan_lib.core import store
-from dcgan_lib.core.profiles import Profile, chapter_sizes, dataset_for
+from dcgan_lib.core.profiles import Profile, dataset_for
 from dcgan_lib.data import DATASET_SPECS, ImageDataset, load_dataset
 from dcgan_lib.models.variants import VARIANTS
 from dcgan_lib.train.configs import ConditionalConfig, TrainConfig
 from dcgan_lib.train.loop import TrainResult, load_trained, train
-from dcgan_lib.zoo.common import DATA_VERSION
+from dcgan_lib.zoo.common import DATA_VERSION, store_key
 from dcgan_lib.zoo.common import as_profile as _profile
 from dcgan_lib.zoo.guidelines import (
     GuidelineRun,
@@ -33,25 +34,30 @@ from dcgan_lib.zoo.guidelines import (
 )
 from dcgan_lib.zoo.instruments import (
     autoencoder_config,
+    autoencoder_dir,
     faces_judge,
     judge_config,
+    judge_dir,
     judge_for,
     locator_config,
+    locator_dir,
     locator_for,
     pretrained_autoencoder,
     pretrained_judge,
     pretrained_locator,
 )
+from dcgan_lib.zoo.sizes import chapter_sizes
 
 __all__ = [
-    "CONDITIONAL_VARIANTS", "DATA_VERSION", "MODEL_SPECS", "autoencoder_config", "book_models", "conditional_config",
+    "CONDITIONAL_VARIANTS", "DATA_VERSION", "MODEL_SPECS", "autoencoder_config", "book_models", "chapter_sizes",
+    "conditional_config",
     "conditional_digits", "conditional_run_dir", "faces_judge", "generator_seeds",
     "guideline_config",
-    "guideline_run_dir", "guideline_seeds", "is_book_model_stored", "judge_config", "judge_for", "locator_config",
+    "guideline_run_dir", "guideline_seeds", "judge_config", "judge_for", "locator_config",
     "locator_for", "model_config", "pretrained", "pretrained_autoencoder", "pretrained_conditional",
     "pretrained_conditionals", "pretrained_guideline", "pretrained_guidelines", "GuidelineRun",
     "pretrained_judge", "pretrained_locator", "pretrained_runs",
-    "run_dir_for", "train_book_model",
+    "run_dir_for", "BOOK_MODEL_KINDS", "BookModel", "autoencoder_dir", "judge_dir", "locator_dir",
 ]
 
 # The book's unconditional models: which offline dataset each learns and any fixed settings.
@@ -84,7 +90,7 @@ def model_config(name: str, profile: str | Profile | None = None, **overrides) -
 def run_dir_for(name: str, config: TrainConfig) -> Path:
     """Where the run of `config` is (or will be) stored: the store's folder for it (`torchrun ... -m
     dcgan_lib.tooling.launch` trains into it, so that a chapter then loads the model)."""
-    return store.artefact_dir("models", config, salt=DATA_VERSION, label=name)
+    return store.artefact_dir(**store_key("models", config, name))
 
 
 def pretrained(name: str, profile: str | Profile | None = None, device: str | torch.device | None = None,
@@ -93,10 +99,9 @@ def pretrained(name: str, profile: str | Profile | None = None, device: str | to
     profile = _profile(profile)
     config = model_config(name, profile, **overrides)
     return store.load_or_train(
-        "models", config, build=lambda folder: load_trained(folder, device),
+        **store_key("models", config, name), build=lambda folder: load_trained(folder, device),
         fit=lambda folder: train(config, folder, device=device, progress=progress,
-                                 checkpoint_every=profile.checkpoint_every),
-        salt=DATA_VERSION, label=name)
+                                 checkpoint_every=profile.checkpoint_every))
 
 
 def generator_seeds(n: int, profile: str | Profile | None = None) -> list[int]:
@@ -143,16 +148,15 @@ def conditional_config(arch: str, profile: str | Profile | None = None, bn_affin
     """The config of the chapter's conditional model `arch` ('dcgan' or 'fc') at a profile."""
     profile = _profile(profile)
     sizes = chapter_sizes("conditional", profile)
-    config = ConditionalConfig(
-        arch=arch, dataset=str(sizes["dataset"]), n_train=sizes.get("n_train") or None,
-        width=int(sizes[f"{arch}_width"]), epochs=int(sizes[f"{arch}_epochs"]),
-        batch_size=int(sizes["batch_size"]), bn_affine=bn_affine, seed=profile.seed)
+    width, epochs = (sizes.dcgan_width, sizes.dcgan_epochs) if arch == "dcgan" else (sizes.fc_width, sizes.fc_epochs)
+    config = ConditionalConfig(arch=arch, dataset=sizes.dataset, n_train=sizes.n_train or None, width=width,
+                               epochs=epochs, batch_size=sizes.batch_size, bn_affine=bn_affine, seed=profile.seed)
     return replace(config, **overrides)
 
 
 def conditional_run_dir(config: ConditionalConfig) -> Path:
     """Where the conditional run of `config` is (or will be) stored."""
-    return store.artefact_dir("conditional", config, salt=DATA_VERSION, label=_label(config))
+    return store.artefact_dir(**store_key("conditional", config, _label(config)))
 
 
 def _label(config: ConditionalConfig) -> str:
@@ -162,9 +166,8 @@ def _label(config: ConditionalConfig) -> str:
 def _train_conditional(config: ConditionalConfig, data: ImageDataset, device, progress) -> TrainResult:
     """Load or train one conditional model (fp32 layout as the networks are tiny: no channels_last)."""
     return store.load_or_train(
-        "conditional", config, build=lambda folder: load_trained(folder, device),
-        fit=lambda folder: train(config, folder, device=device, data=data, progress=progress, channels_last=False),
-        salt=DATA_VERSION, label=_label(config))
+        **store_key("conditional", config, _label(config)), build=lambda folder: load_trained(folder, device),
+        fit=lambda folder: train(config, folder, device=device, data=data, progress=progress, channels_last=False))
 
 
 def _train_in_worker(config: ConditionalConfig, data: ImageDataset) -> float:
@@ -230,43 +233,34 @@ def conditional_digits(split: str = "train", profile: str | Profile | None = Non
     from dcgan_lib.data import in_memory, load_mnist5k
 
     sizes = chapter_sizes("conditional", _profile(profile))
-    if (dataset or sizes["dataset"]) == "mnist5k":
-        return load_mnist5k(32, int(sizes["n_train" if split == "train" else "n_test"]) or None, split)
+    if (dataset or sizes.dataset) == "mnist5k":
+        return load_mnist5k(32, (sizes.n_train if split == "train" else sizes.n_test) or None, split)
     digits = [str(d) for d in range(10)]
     source = load_dataset("mnist", 32, split=split, download=split == "train")
     return in_memory(source, 50_000 if split == "train" else 10_000, class_names=digits)
 
 
-def book_models(profile: str | Profile | None = None) -> list[tuple[str, str, dict]]:
-    """Every stored model the chapters ask for at a profile, as (label, zoo function, its keyword arguments), the
-    longest to train first: `make models` trains them up front, side by side, and the chapters then load them
-    (a model missing here is still trained by the chapter that asks for it, only not in parallel)."""
-    profile = _profile(profile)
-    faces = chapter_sizes("vector_arithmetic", profile)
-    face_sizes = {"image_size": int(faces["image_size"]), "epochs": int(faces["epochs"])}
-    jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "pretrained", {"name": "rooms"})]
-    jobs += [(f"faces DCGAN, seed {seed} (06)", "pretrained", {"name": "faces", "seed": seed, **face_sizes})
-             for seed in generator_seeds(int(faces["n_generators"]), profile)]
-    jobs += [(f"conditional {arch}, BN {'with' if affine else 'without'} scale/bias (09)", "_book_conditional",
-              {"arch": arch, "bn_affine": affine}) for arch, affine in CONDITIONAL_VARIANTS]
-    jobs += [("objects10 DCGAN (08)", "pretrained", {"name": "objects10"}),
-             ("hashing autoencoder (03)", "pretrained_autoencoder", {"dataset": "rooms"})]
-    judges = [("faces judge (06)", "faces", {"image_size": face_sizes["image_size"],
-                                             "epochs": int(faces["judge_epochs"])}),
-              ("rooms judge (02, 04, 05)", "rooms", {})]
-    jobs += [(label, "pretrained_judge", {"dataset": dataset_for(d, profile), **extra}) for label, d, extra in judges
-             if dataset_for(d, profile) in JUDGE_SPECS]
-    if dataset_for("rooms", profile) in JUDGE_SPECS:
-        jobs += [(f"{obj} locator (05)", "pretrained_locator", {"dataset": "rooms", "obj": obj})
-                 for obj in ("window", "lamp")]
-    seeds, guide = guideline_seeds(profile), chapter_sizes("guidelines", profile)
-    if guide["dataset"] in JUDGE_SPECS:
-        jobs += [(f"{guide['dataset']} judge (guidelines)", "pretrained_judge", {"dataset": guide["dataset"]})]
-    jobs += [(f"guidelines: DCGAN, {guide['long_epochs']} epochs, seed {seeds[0]}", "pretrained_guideline",
-              {"variant": "dcgan", "seed": seeds[0], "epochs": int(guide["long_epochs"])})]
-    jobs += [(f"guidelines: {variant}, seed {seed}", "pretrained_guideline", {"variant": variant, "seed": seed})
-             for variant in VARIANTS for seed in seeds]
-    return jobs
+@dataclass(frozen=True)
+class BookModel:
+    """One stored model the chapters ask for: its label, its kind (a key of `BOOK_MODEL_KINDS`) and the keyword
+    arguments that name it; it can load or train itself and find its folder in the store."""
+
+    label: str
+    kind: str
+    kwargs: dict
+
+    def __post_init__(self) -> None:
+        if self.kind not in BOOK_MODEL_KINDS:
+            raise ValueError(f"{self.kind!r} is not a kind of the book's models: {', '.join(BOOK_MODEL_KINDS)}")
+
+    def train(self, profile: str | Profile | None = None, device: str | torch.device | None = "cpu",
+              progress: bool | None = False) -> None:
+        """Load it from the store, or train and store it (in a worker process of `make models`)."""
+        BOOK_MODEL_KINDS[self.kind][0](profile=profile, device=device, progress=progress, **self.kwargs)
+
+    def is_stored(self, profile: str | Profile | None = None) -> bool:
+        """Whether the store holds it finished (nothing is loaded)."""
+        return store.is_finished(BOOK_MODEL_KINDS[self.kind][1](_profile(profile), **self.kwargs))
 
 
 def _book_conditional(arch: str, bn_affine: bool, profile: str | Profile | None = None,
@@ -275,34 +269,47 @@ def _book_conditional(arch: str, bn_affine: bool, profile: str | Profile | None 
     return pretrained_conditional(arch, conditional_digits("train", profile), profile, bn_affine, device, progress)
 
 
-def train_book_model(function: str, kwargs: dict, profile: str | Profile | None = None,
-                     device: str | torch.device | None = "cpu", progress: bool | None = False) -> None:
-    """Load or train one entry of `book_models` (in a worker process of `make models`)."""
-    if function not in {"pretrained", "pretrained_judge", "pretrained_locator", "pretrained_autoencoder",
-                        "_book_conditional", "pretrained_guideline"}:
-        raise ValueError(f"{function!r} is not one of the zoo's model functions")
-    globals()[function](profile=profile, device=device, progress=progress, **kwargs)
+# Each kind of the book's stored models: (load or train it, its folder in the store), from its keyword arguments.
+BOOK_MODEL_KINDS: dict[str, tuple[Callable[..., object], Callable[..., Path]]] = {
+    "DCGAN": (pretrained, lambda profile, name, **kw: run_dir_for(name, model_config(name, profile, **kw))),
+    "judge": (pretrained_judge, lambda profile, dataset, **kw: judge_dir(judge_config(dataset, profile, **kw))),
+    "locator": (pretrained_locator, lambda profile, dataset, obj: locator_dir(locator_config(dataset, obj, profile))),
+    "autoencoder": (pretrained_autoencoder,
+                    lambda profile, dataset: autoencoder_dir(autoencoder_config(dataset, profile))),
+    "conditional": (_book_conditional, lambda profile, arch, bn_affine: conditional_run_dir(
+        conditional_config(arch, profile, bn_affine))),
+    "guideline": (pretrained_guideline, lambda profile, variant, seed, **kw: guideline_run_dir(
+        guideline_config(variant, seed, profile, **kw))),
+}
 
 
-def is_book_model_stored(function: str, kwargs: dict, profile: str | Profile | None = None) -> bool:
-    """Whether the store holds the finished model of one entry of `book_models` (nothing is loaded)."""
-    kwargs = dict(kwargs)
-    if function == "pretrained":
-        name = kwargs.pop("name")
-        folder = run_dir_for(name, model_config(name, profile, **kwargs))
-    elif function == "pretrained_judge":
-        config = judge_config(kwargs.pop("dataset"), profile, **kwargs)
-        folder = store.artefact_dir("judges", config, salt=DATA_VERSION, label=config.dataset)
-    elif function == "pretrained_locator":
-        config = locator_config(kwargs["dataset"], kwargs["obj"], profile)
-        folder = store.artefact_dir("locators", config, salt=DATA_VERSION, label=f"{config.dataset}-{config.obj}")
-    elif function == "pretrained_autoencoder":
-        config = autoencoder_config(kwargs.pop("dataset"), profile, **kwargs)
-        folder = store.artefact_dir("autoencoders", config, salt=DATA_VERSION, label=config.dataset)
-    elif function == "_book_conditional":
-        folder = conditional_run_dir(conditional_config(kwargs["arch"], profile, kwargs["bn_affine"]))
-    elif function == "pretrained_guideline":
-        folder = guideline_run_dir(guideline_config(kwargs.pop("variant"), kwargs.pop("seed"), profile, **kwargs))
-    else:
-        raise ValueError(f"{function!r} is not one of the zoo's model functions")
-    return store.is_finished(folder)
+def book_models(profile: str | Profile | None = None) -> list[BookModel]:
+    """Every stored model the chapters ask for at a profile, the longest to train first: `make models` trains them
+    up front, side by side, and the chapters then load them (a model missing here is still trained by the chapter
+    that asks for it, only not in parallel)."""
+    profile = _profile(profile)
+    faces = chapter_sizes("vector_arithmetic", profile)
+    face_sizes = {"image_size": faces.image_size, "epochs": faces.epochs}
+    jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "DCGAN", {"name": "rooms"})]
+    jobs += [(f"faces DCGAN, seed {seed} (06)", "DCGAN", {"name": "faces", "seed": seed, **face_sizes})
+             for seed in generator_seeds(faces.n_generators, profile)]
+    jobs += [(f"conditional {arch}, BN {'with' if affine else 'without'} scale/bias (09)", "conditional",
+              {"arch": arch, "bn_affine": affine}) for arch, affine in CONDITIONAL_VARIANTS]
+    jobs += [("objects10 DCGAN (08)", "DCGAN", {"name": "objects10"}),
+             ("hashing autoencoder (03)", "autoencoder", {"dataset": "rooms"})]
+    judges = [("faces judge (06)", "faces", {"image_size": face_sizes["image_size"],
+                                             "epochs": faces.judge_epochs}),
+              ("rooms judge (02, 04, 05)", "rooms", {})]
+    jobs += [(label, "judge", {"dataset": dataset_for(d, profile), **extra}) for label, d, extra in judges
+             if dataset_for(d, profile) in JUDGE_SPECS]
+    if dataset_for("rooms", profile) in JUDGE_SPECS:
+        jobs += [(f"{obj} locator (05)", "locator", {"dataset": "rooms", "obj": obj})
+                 for obj in ("window", "lamp")]
+    seeds, guide = guideline_seeds(profile), chapter_sizes("guidelines", profile)
+    if guide.dataset in JUDGE_SPECS:
+        jobs += [(f"{guide.dataset} judge (guidelines)", "judge", {"dataset": guide.dataset})]
+    jobs += [(f"guidelines: DCGAN, {guide.long_epochs} epochs, seed {seeds[0]}", "guideline",
+              {"variant": "dcgan", "seed": seeds[0], "epochs": guide.long_epochs})]
+    jobs += [(f"guidelines: {variant}, seed {seed}", "guideline", {"variant": variant, "seed": seed})
+             for variant in VARIANTS for seed in seeds]
+    return [BookModel(*job) for job in jobs]

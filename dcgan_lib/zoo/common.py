@@ -1,6 +1,8 @@
 """What every part of the zoo shares: the generated data's version in every key, and a profile from its name."""
 from __future__ import annotations
 
+from typing import Any
+
 from dcgan_lib.core.profiles import Profile, get_profile
 from dcgan_lib.data import CACHE_VERSION
 
@@ -11,3 +13,9 @@ DATA_VERSION = f"data{CACHE_VERSION}"
 def as_profile(profile: str | Profile | None) -> Profile:
     """`profile` as a Profile (a name, or None for $DCGAN_PROFILE, at the book's seed)."""
     return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def store_key(kind: str, config: Any, label: str) -> dict[str, Any]:
+    """The store's key of a zoo model (its kind, config, label and the data's version), spelled once per kind and
+    passed to both `store.load_or_train` and `store.artefact_dir`, so that loading and finding it agree."""
+    return {"kind": kind, "config": config, "salt": DATA_VERSION, "label": label}

@@ -13,13 +13,14 @@ from pathlib import Path
 import torch
 
 from dcgan_lib.core import store
-from dcgan_lib.core.profiles import Profile, chapter_sizes
+from dcgan_lib.core.profiles import Profile
 from dcgan_lib.data import DATASET_SPECS
 from dcgan_lib.models.variants import VARIANTS
 from dcgan_lib.train.configs import AblationConfig
 from dcgan_lib.train.loop import TrainingDiverged, TrainResult, load_trained, train
-from dcgan_lib.zoo.common import DATA_VERSION
 from dcgan_lib.zoo.common import as_profile as _profile
+from dcgan_lib.zoo.common import store_key
+from dcgan_lib.zoo.sizes import chapter_sizes
 
 DIVERGED = "diverged.json"
 
@@ -43,24 +44,23 @@ def guideline_config(variant: str, seed: int, profile: str | Profile | None = No
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is unknown: choose one of {', '.join(VARIANTS)}.")
     sizes = chapter_sizes("guidelines", _profile(profile))
-    facts = DATASET_SPECS[str(sizes["dataset"])]
+    facts = DATASET_SPECS[sizes.dataset]
     config = AblationConfig(dataset=facts.name, image_size=facts.native_size or _profile(profile).image_size,
-                            nc=facts.channels, n_train=int(sizes["n_train"]) or None, ngf=int(sizes["width"]),
-                            ndf=int(sizes["width"]), batch_size=int(sizes["batch_size"]),
-                            epochs=int(sizes["epochs"]), seed=seed, variant=variant)
+                            nc=facts.channels, n_train=sizes.n_train or None, ngf=sizes.width, ndf=sizes.width,
+                            batch_size=sizes.batch_size, epochs=sizes.epochs, seed=seed, variant=variant)
     return replace(config, **{**VARIANTS[variant].recipe, **overrides})
 
 
 def guideline_seeds(profile: str | Profile | None = None) -> list[int]:
     """The seeds each variant is trained from: n_seeds of them, a set of their own per book seed."""
     profile = _profile(profile)
-    n = int(chapter_sizes("guidelines", profile)["n_seeds"])
+    n = chapter_sizes("guidelines", profile).n_seeds
     return list(range(profile.seed * n, profile.seed * n + n))
 
 
 def guideline_run_dir(config: AblationConfig) -> Path:
     """Where the run of `config` is (or will be) stored."""
-    return store.artefact_dir("guidelines", config, salt=DATA_VERSION, label=config.variant)
+    return store.artefact_dir(**store_key("guidelines", config, config.variant))
 
 
 def pretrained_guideline(variant: str, seed: int, profile: str | Profile | None = None,
@@ -82,7 +82,7 @@ def pretrained_guideline(variant: str, seed: int, profile: str | Profile | None 
             return GuidelineRun(config, None, json.loads((folder / DIVERGED).read_text())["message"])
         return GuidelineRun(config, load_trained(folder, device))
 
-    return store.load_or_train("guidelines", config, build, fit, salt=DATA_VERSION, label=variant)
+    return store.load_or_train(**store_key("guidelines", config, config.variant), build=build, fit=fit)
 
 
 def _train_in_worker(variant: str, seed: int, profile: Profile, overrides: dict) -> float:

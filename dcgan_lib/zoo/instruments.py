@@ -3,6 +3,7 @@ and the hashing autoencoder of chapter 03, each trained once per profile and kep
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -11,11 +12,12 @@ from dcgan_lib.analysis.dedup import AutoencoderConfig, HashAutoencoder, train_a
 from dcgan_lib.analysis.dissection import LocatorConfig, LocatorScores, train_locator
 from dcgan_lib.analysis.judges import JUDGE_SPECS, JudgeConfig, train_celeba_judge, train_judge
 from dcgan_lib.core import store
-from dcgan_lib.core.profiles import Profile, chapter_sizes, dataset_for
+from dcgan_lib.core.profiles import Profile, dataset_for
 from dcgan_lib.data import DATASET_SPECS, ImageDataset, load_dataset, sample_images
 from dcgan_lib.models.small_cnn import Judge, ObjectLocator
-from dcgan_lib.zoo.common import DATA_VERSION
 from dcgan_lib.zoo.common import as_profile as _profile
+from dcgan_lib.zoo.common import store_key
+from dcgan_lib.zoo.sizes import chapter_sizes
 
 
 # ---- the judges and the object locators ------------------------------------------------------------------------------
@@ -47,7 +49,12 @@ def pretrained_judge(dataset: str, profile: str | Profile | None = None, device:
                            test_scores=judge.test_scores)
         return judge
 
-    return store.load_or_train("judges", config, build, fit, salt=DATA_VERSION, label=dataset)
+    return store.load_or_train(**store_key("judges", config, config.dataset), build=build, fit=fit)
+
+
+def judge_dir(config: JudgeConfig) -> Path:
+    """Where the judge of `config` is (or will be) stored."""
+    return store.artefact_dir(**store_key("judges", config, config.dataset))
 
 
 def locator_config(dataset: str, obj: str, profile: str | Profile | None = None) -> LocatorConfig:
@@ -73,7 +80,16 @@ def pretrained_locator(dataset: str = "rooms", obj: str = "window", profile: str
         store.save_weights(locator, folder / "locator.pt", nc=locator.nc, test_scores=vars(locator.test_scores))
         return locator
 
-    return store.load_or_train("locators", config, build, fit, salt=DATA_VERSION, label=f"{dataset}-{obj}")
+    return store.load_or_train(**_locator_key(config), build=build, fit=fit)
+
+
+def _locator_key(config: LocatorConfig) -> dict:
+    return store_key("locators", config, f"{config.dataset}-{config.obj}")
+
+
+def locator_dir(config: LocatorConfig) -> Path:
+    """Where the locator of `config` is (or will be) stored."""
+    return store.artefact_dir(**_locator_key(config))
 
 
 def judge_for(dataset: str, profile: str | Profile | None = None, device: torch.device | str = "cpu",
@@ -120,7 +136,7 @@ def autoencoder_config(dataset: str = "rooms", profile: str | Profile | None = N
     profile = _profile(profile)
     sizes = chapter_sizes("deduplication", profile)
     config = AutoencoderConfig(dataset=dataset_for(dataset, profile), image_size=profile.image_size,
-                               n_train=int(sizes["ae_n_train"]), epochs=int(sizes["ae_epochs"]), seed=profile.seed)
+                               n_train=sizes.ae_n_train, epochs=sizes.ae_epochs, seed=profile.seed)
     return replace(config, **overrides)
 
 
@@ -147,4 +163,9 @@ def pretrained_autoencoder(dataset: str = "rooms", profile: str | Profile | None
         store.save_weights(model, folder / "autoencoder.pt", history=model.history)
         return model
 
-    return store.load_or_train("autoencoders", config, build, fit, salt=DATA_VERSION, label=config.dataset)
+    return store.load_or_train(**store_key("autoencoders", config, config.dataset), build=build, fit=fit)
+
+
+def autoencoder_dir(config: AutoencoderConfig) -> Path:
+    """Where the hashing autoencoder of `config` is (or will be) stored."""
+    return store.artefact_dir(**store_key("autoencoders", config, config.dataset))
