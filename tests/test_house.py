@@ -217,3 +217,11 @@ def test_each_chapter_size_is_typed_and_every_profile_has_one():
         for profile, sizes in per_profile.items():
             for f in fields(sizes):  # exactly the declared type: no 0/1 for a switch, no "64" for a count
                 assert type(getattr(sizes, f.name)).__name__ == f.type, (chapter, profile, f.name)
+
+
+def test_every_function_reads_in_one_screen():
+    """No function of the library over 60 lines: a longer one is split into named steps."""
+    long = sorted((name, node.name, node.end_lineno - node.lineno + 1) for name, tree in modules().items()
+                  for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.end_lineno - node.lineno + 1 > 60)
+    assert not long, f"functions over 60 lines (module, function, lines): {long}"

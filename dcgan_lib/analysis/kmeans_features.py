@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from dcgan_lib.core.memo import Remembered
+
 
 def _to_pixels(images: torch.Tensor) -> torch.Tensor:
     """uint8 images as float 0..255; float images in [-1, 1] mapped to 0..255."""
@@ -106,3 +108,14 @@ class KMeansFeatures:
             quadrants = [codes[..., :hh, :ww], codes[..., :hh, ww:], codes[..., hh:, :ww], codes[..., hh:, ww:]]
             out[start:start + len(codes)] = torch.cat([q.sum((-2, -1)) for q in quadrants], 1).to(dtype)
         return out
+
+
+def kmeans_features(images: dict[str, torch.Tensor], n_centroids: int, n_patches: int, seed: int = 0
+                    ) -> dict[str, torch.Tensor]:
+    """The K-means pipeline fitted on `images["train"]` alone, then every split's features (float16)."""
+    kmeans = KMeansFeatures(n_centroids, n_patches=n_patches, seed=seed).fit(images["train"])
+    return {split: kmeans.transform(x, dtype=torch.float16) for split, x in images.items()}
+
+
+# kmeans_features through the store: the same images and sizes again (a rebuild) load the features.
+stored_kmeans_features = Remembered("results/kmeans", kmeans_features, dict, dict)

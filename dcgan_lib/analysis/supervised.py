@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dcgan_lib.core.memo import Remembered
 from dcgan_lib.core.runtime import evaluating
 from dcgan_lib.models.dcgan import Discriminator, init_weights
 
@@ -26,6 +27,7 @@ class SupervisedCNN(nn.Module):
 
     def __init__(self, image_size: int = 32, ndf: int = 64, nc: int = 3, n_classes: int = 10):
         super().__init__()
+        self.sizes = {"image_size": image_size, "ndf": ndf, "nc": nc, "n_classes": n_classes}
         body = Discriminator(image_size, ndf, nc)
         self.blocks = body.blocks
         self.head = nn.Conv2d(body.to_logit.in_channels, n_classes, 4, 1, 0, bias=True)
@@ -170,3 +172,22 @@ class _Run:
         self.model.load_state_dict(self.best_state)
         return SupervisedResult(self.model, dict(self.setting), self.best_acc, scores, self.best_step, self.step,
                                 self.curve, stopped_early=self.stopped and self.step < steps)
+
+
+def result_state(result: SupervisedResult) -> dict:
+    """A SupervisedResult as tensors and plain values (for the store)."""
+    return {**{k: getattr(result, k) for k in _RECORD}, "sizes": result.model.sizes,
+            "weights": result.model.state_dict()}
+
+
+def result_from_state(state: dict) -> SupervisedResult:
+    """The SupervisedResult that `result_state` described (its network on the CPU, in eval mode)."""
+    model = SupervisedCNN(**state["sizes"])
+    model.load_state_dict(state["weights"])
+    return SupervisedResult(model.eval(), **{k: state[k] for k in _RECORD})
+
+
+_RECORD = ("setting", "val_accuracy", "all_val_accuracies", "best_step", "steps_trained", "curve", "stopped_early")
+
+# train_supervised through the store: the same images, labels and settings again (a rebuild) load the result.
+stored_train_supervised = Remembered("results/supervised", train_supervised, result_state, result_from_state)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from dcgan_lib.core.memo import Remembered
+
 SOLVERS = ("auto", "liblinear", "torch")
 
 
@@ -31,6 +33,11 @@ def _device(device: torch.device | str | None) -> torch.device:
     if device is not None:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# What an L2SVM is besides its weights and scaler: its settings and how its fit ended (`L2SVM.state`).
+_SETTINGS = ("C", "solver", "max_iter", "tol", "chunk_rows", "seed", "gap_tol", "check_every", "gap", "n_iter",
+             "hit_limit", "converged")
 
 
 class Standardizer:
@@ -202,26 +209,30 @@ class L2SVM:
         if device.type == "cpu" and n * d <= 2_000_000:
             torch.set_num_threads(1)
         try:
-            # L-BFGS in rounds of `check_every` iterations (it keeps its history between them) until the relative
-            # duality gap is at most `gap_tol`, L-BFGS meets its own tolerance, or max_iter is spent.
-            # L-BFGS stopping on its own tolerance above the gap sought (a stalled line search) restarts with a
-            # fresh history; a round that moves no more stops the fit.
-            self.n_iter, self.gap = 0, math.inf
-            while self.n_iter < self.max_iter:
-                before = int(opt.state[W].get("n_iter", 0))
-                opt.step(closure)
-                used = int(opt.state[W].get("n_iter", 0)) - before
-                self.n_iter += used
-                self.gap = _duality_gap(chunks, W.detach(), b.detach(), self.C)
-                if self.gap <= self.gap_tol or used <= 1:
-                    break
-                if used < rounds:
-                    opt.state.clear()
+            self._lbfgs_rounds(opt, closure, chunks, W, b, rounds)
         finally:
             torch.set_num_threads(threads)
         self.hit_limit = self.gap > self.gap_tol and self.n_iter >= self.max_iter
         self.converged = self.gap <= self.gap_tol
         self.W, self.b = W.detach().cpu(), b.detach().cpu()
+
+    def _lbfgs_rounds(self, opt: torch.optim.LBFGS, closure: Callable[[], torch.Tensor],
+                      chunks: Callable[[], Iterator], W: torch.Tensor, b: torch.Tensor, rounds: int) -> None:
+        """L-BFGS in rounds of `check_every` iterations (it keeps its history between them) until the relative
+        duality gap is at most `gap_tol`, L-BFGS meets its own tolerance, or max_iter is spent. L-BFGS stopping
+        on its own tolerance above the gap sought (a stalled line search) restarts with a fresh history; a round
+        that moves no more stops the fit."""
+        self.n_iter, self.gap = 0, math.inf
+        while self.n_iter < self.max_iter:
+            before = int(opt.state[W].get("n_iter", 0))
+            opt.step(closure)
+            used = int(opt.state[W].get("n_iter", 0)) - before
+            self.n_iter += used
+            self.gap = _duality_gap(chunks, W.detach(), b.detach(), self.C)
+            if self.gap <= self.gap_tol or used <= 1:
+                break
+            if used < rounds:
+                opt.state.clear()
 
     # ---- using -----------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -240,6 +251,24 @@ class L2SVM:
     def score(self, X, y) -> float:
         """Accuracy on (X, y)."""
         return (self.predict(X) == _as_tensor(y).long()).float().mean().item()
+
+    # ---- storing ------------------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        """The fitted model as tensors and plain values (what the store keeps; `from_state` rebuilds it)."""
+        settings = {k: getattr(self, k) for k in _SETTINGS}
+        return {**settings, "device": str(self.device), "mean": self.scaler.mean, "std": self.scaler.std,
+                "n_fit": self.scaler.n_fit, "classes": self.classes, "W": self.W, "b": self.b}
+
+    @classmethod
+    def from_state(cls, state: dict) -> L2SVM:
+        """The model that `state()` described, ready to score (on the device it was fitted on, else the CPU)."""
+        model = cls(state["C"], state["solver"], state["max_iter"], state["tol"], _device(None)
+                    if state["device"].startswith("cuda") else "cpu", state["chunk_rows"], state["seed"])
+        for k in _SETTINGS:
+            setattr(model, k, state[k])
+        model.scaler.mean, model.scaler.std, model.scaler.n_fit = state["mean"], state["std"], state["n_fit"]
+        model.classes, model.W, model.b = state["classes"], state["W"], state["b"]
+        return model
 
     def objective(self, X, y) -> float:
         """The L2-SVM objective Σ_k ½‖w_k‖² + ½b_k² + C Σ_i hinge² on (X, y) (to compare solvers)."""
@@ -276,6 +305,17 @@ class Selection:
     def score(self, X, y) -> float:
         """Accuracy of the chosen model (e.g. on the test set, once)."""
         return self.model.score(X, y)
+
+
+def selection_state(selection: Selection) -> dict:
+    """A Selection as tensors and plain values (for the store)."""
+    return {"model": selection.model.state(), "C": selection.C, "val_accuracy": selection.val_accuracy,
+            "iterations": selection.iterations, "hit_limit": selection.hit_limit, "gaps": selection.gaps}
+
+
+def selection_from_state(state: dict) -> Selection:
+    """The Selection that `selection_state` described."""
+    return Selection(L2SVM.from_state(state["model"]), **{k: v for k, v in state.items() if k != "model"})
 
 
 def pick_solver(n: int, d: int, solver: str = "auto") -> str:
@@ -332,3 +372,8 @@ def _best_C(accuracies: dict[float, float]) -> float:
     middle = (math.log(grid[0]) + math.log(grid[-1])) / 2
     top = max(accuracies.values())
     return min((C for C in grid if accuracies[C] == top), key=lambda C: (abs(math.log(C) - middle), C))
+
+
+# select_and_fit through the store: called again with the same features, labels and settings (a rebuild of the
+# book), it loads the Selection instead of fitting every C again.
+stored_select_and_fit = Remembered("results/svm", select_and_fit, selection_state, selection_from_state)

@@ -15,8 +15,8 @@ _YS = torch.arange(CANVAS, dtype=torch.float32).view(1, CANVAS, 1)   # pixel top
 _XS = torch.arange(CANVAS, dtype=torch.float32).view(1, 1, CANVAS)   # pixel left edges (columns)
 
 
-def _c(v: Tensor | float) -> Tensor:
-    """Per-image scalar [B] -> [B, 1, 1], ready to broadcast against the pixel grid."""
+def _each(v: Tensor | float) -> Tensor:
+    """Each image's own value of a per-image scalar: [B] -> [B, 1, 1], ready to broadcast against the pixel grid."""
     return v.view(-1, 1, 1) if isinstance(v, Tensor) else torch.tensor(float(v)).view(1, 1, 1)
 
 
@@ -38,15 +38,15 @@ def _choose(gen: torch.Generator, palette: list, b: int, jitter: float = 0.0) ->
 
 def _rect(x0: Tensor, y0: Tensor, x1: Tensor, y1: Tensor) -> Tensor:
     """Exact area coverage of axis-aligned rectangles [x0, x1) x [y0, y1)."""
-    cover_x = (torch.minimum(_c(x1), _XS + 1) - torch.maximum(_c(x0), _XS)).clamp(0, 1)
-    cover_y = (torch.minimum(_c(y1), _YS + 1) - torch.maximum(_c(y0), _YS)).clamp(0, 1)
+    cover_x = (torch.minimum(_each(x1), _XS + 1) - torch.maximum(_each(x0), _XS)).clamp(0, 1)
+    cover_y = (torch.minimum(_each(y1), _YS + 1) - torch.maximum(_each(y0), _YS)).clamp(0, 1)
     return cover_x * cover_y
 
 
 def _ellipse(cx: Tensor, cy: Tensor, rx: Tensor | float, ry: Tensor | float) -> Tensor:
     """Anti-aliased filled ellipses (approximate signed distance, one pixel of soft edge)."""
-    rx, ry = _c(rx), _c(ry)
-    rho = (((_XS + 0.5 - _c(cx)) / rx) ** 2 + ((_YS + 0.5 - _c(cy)) / ry) ** 2).sqrt()
+    rx, ry = _each(rx), _each(ry)
+    rho = (((_XS + 0.5 - _each(cx)) / rx) ** 2 + ((_YS + 0.5 - _each(cy)) / ry) ** 2).sqrt()
     return ((1 - rho) * torch.minimum(rx, ry) + 0.5).clamp(0, 1)
 
 
@@ -64,8 +64,8 @@ def _finish(img: Tensor, gen: torch.Generator, noise: tuple[float, float] = (0.0
     """Mild per-image lighting (brightness + a linear ramp) and per-pixel noise, so images are not flat."""
     b = img.shape[0]
     angle = _uniform(gen, b, 0, 2 * math.pi)
-    ramp = (torch.cos(_c(angle)) * (_XS - 32) + torch.sin(_c(angle)) * (_YS - 32)) / 32      # -1..1 across image
-    light = _c(_uniform(gen, b, 0.88, 1.08)) + _c(_uniform(gen, b, 0.0, 0.08)) * ramp
+    ramp = (torch.cos(_each(angle)) * (_XS - 32) + torch.sin(_each(angle)) * (_YS - 32)) / 32      # -1..1 across image
+    light = _each(_uniform(gen, b, 0.88, 1.08)) + _each(_uniform(gen, b, 0.0, 0.08)) * ramp
     img.mul_(light[:, None])
     sigma = _uniform(gen, b, *noise).view(-1, 1, 1, 1)
     img.add_(sigma * torch.randn(img.shape, generator=gen))

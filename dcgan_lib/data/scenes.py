@@ -17,8 +17,8 @@ from dcgan_lib.data.drawing import (  # noqa: F401 (CANVAS is part of this modul
     _YS,
     CANVAS,
     _bernoulli,
-    _c,
     _choose,
+    _each,
     _ellipse,
     _finish,
     _nan_boxes,
@@ -63,9 +63,9 @@ def _wall_and_floor(b: int, gen: torch.Generator, horizon: Tensor) -> Tensor:
     """The empty room: a wall lit from above, a floor lighter toward the viewer, a skirting board."""
     wall, _ = _choose(gen, WALL_COLOURS, b, 0.05)
     floor, _ = _choose(gen, FLOOR_COLOURS, b, 0.05)
-    img = wall[:, :, None, None] * (0.92 + 0.1 * _YS / _c(horizon)).clamp(max=1.02)[:, None].expand(b, 3, -1, CANVAS)
+    img = wall[:, :, None, None] * (0.92 + 0.1 * _YS / _each(horizon)).clamp(max=1.02)[:, None].expand(b, 3, -1, CANVAS)
     img = img.contiguous()
-    depth = ((_YS - _c(horizon)) / (64 - _c(horizon))).clamp(0, 1)        # floor gets lighter toward the viewer
+    depth = ((_YS - _each(horizon)) / (64 - _each(horizon))).clamp(0, 1)        # floor gets lighter toward the viewer
     floor_mask = _rect(torch.zeros(b), horizon, torch.full((b,), 64.0), torch.full((b,), 64.0))
     img.lerp_(floor[:, :, None, None] * (0.8 + 0.25 * depth[:, None]), floor_mask[:, None])
     _paint(img, _rect(torch.zeros(b), horizon - 1, torch.full((b,), 64.0), horizon), wall * 0.7)  # skirting board
@@ -81,13 +81,13 @@ def _door(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> t
     x0 = slot[:, 0] + 1.5 + u(0, 1) * (13 - w)
     top = horizon * u(0.12, 0.25)
     door_colour, _ = _choose(gen, WOOD_COLOURS, b, 0.05)
-    _paint(img, _rect(x0 - 1, top - 1, x0 + w + 1, horizon) * _c(has_door), door_colour * 0.55)   # frame
-    _paint(img, _rect(x0, top, x0 + w, horizon) * _c(has_door), door_colour)
+    _paint(img, _rect(x0 - 1, top - 1, x0 + w + 1, horizon) * _each(has_door), door_colour * 0.55)   # frame
+    _paint(img, _rect(x0, top, x0 + w, horizon) * _each(has_door), door_colour)
     inset = (_rect(x0 + 2, top + 2, x0 + w - 2, top + 0.45 * (horizon - top))
              + _rect(x0 + 2, top + 0.55 * (horizon - top), x0 + w - 2, horizon - 2))
-    _paint(img, inset * _c(has_door), door_colour * 0.85)                  # two panels
+    _paint(img, inset * _each(has_door), door_colour * 0.85)                  # two panels
     knob_x = torch.where(torch.rand(b, generator=gen) < 0.5, x0 + 1.8, x0 + w - 1.8)
-    _paint(img, _ellipse(knob_x, top + 0.55 * (horizon - top), 1.1, 1.1) * _c(has_door),
+    _paint(img, _ellipse(knob_x, top + 0.55 * (horizon - top), 1.1, 1.1) * _each(has_door),
            torch.tensor([0.85, 0.70, 0.25]).expand(b, 3))
     door_box = _nan_boxes(has_door, x0 - 1, top - 1, x0 + w + 1, horizon)
 
@@ -109,12 +109,13 @@ def _windows(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -
         present = (n_windows > k).float()
         x0 = slot[:, 1 + k] + 1 + u(0, 1) * (14 - w)
         x1, y1 = x0 + w, top + h
-        _paint(img, _rect(x0, top, x1, y1) * _c(present), frame)
-        pane = _rect(x0 + 1.5, top + 1.5, x1 - 1.5, y1 - 1.5) * _c(present)
-        img.lerp_(sky[:, :, None, None] * (0.85 + 0.2 * ((_YS - _c(top)) / _c(h)).clamp(0, 1))[:, None], pane[:, None])
+        _paint(img, _rect(x0, top, x1, y1) * _each(present), frame)
+        pane = _rect(x0 + 1.5, top + 1.5, x1 - 1.5, y1 - 1.5) * _each(present)
+        sky_ramp = (0.85 + 0.2 * ((_YS - _each(top)) / _each(h)).clamp(0, 1))[:, None]
+        img.lerp_(sky[:, :, None, None] * sky_ramp, pane[:, None])
         bars = (_rect(x0 + w / 2 - 0.5, top, x0 + w / 2 + 0.5, y1)
                 + _rect(x0, top + h / 2 - 0.5, x1, top + h / 2 + 0.5)).clamp(max=1)
-        _paint(img, bars * _c(present), frame)
+        _paint(img, bars * _each(present), frame)
         window_boxes.append(_nan_boxes(present, x0, top, x1, y1))
 
     return has_window, n_windows, torch.stack(window_boxes, dim=1)
@@ -133,11 +134,11 @@ def _picture(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -
     sky_colour = torch.rand(b, 3, generator=gen) * 0.6 + 0.4
     land_colour = torch.rand(b, 3, generator=gen) * 0.7
     split = top + 1.5 + u(0.3, 0.7) * (h - 3)
-    _paint(img, _rect(x0, top, x1, y1) * _c(has_picture), frame)
-    _paint(img, _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split) * _c(has_picture), sky_colour)
-    _paint(img, _rect(x0 + 1.5, split, x1 - 1.5, y1 - 1.5) * _c(has_picture), land_colour)
+    _paint(img, _rect(x0, top, x1, y1) * _each(has_picture), frame)
+    _paint(img, _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split) * _each(has_picture), sky_colour)
+    _paint(img, _rect(x0 + 1.5, split, x1 - 1.5, y1 - 1.5) * _each(has_picture), land_colour)
     sun = _ellipse(x0 + 1.5 + u(0.2, 0.8) * (w - 3), top + 3, 1.3, 1.3) * _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split)
-    _paint(img, sun * _c(has_picture), torch.tensor([1.0, 0.9, 0.3]).expand(b, 3))
+    _paint(img, sun * _each(has_picture), torch.tensor([1.0, 0.9, 0.3]).expand(b, 3))
     picture_box = _nan_boxes(has_picture, x0, top, x1, y1)
 
     return has_picture, picture_box
@@ -176,12 +177,12 @@ def _lamp(img: Tensor, gen: torch.Generator, horizon: Tensor, bed: dict[str, Ten
     shade_half = u(4, 5.5)
     shade_colour = torch.stack([u(0.9, 1.0), u(0.75, 0.9), u(0.35, 0.6)], dim=1)
     dark = torch.tensor([0.18, 0.16, 0.15]).expand(b, 3)
-    _paint(img, _rect(lamp_x - 0.6, shade_y1, lamp_x + 0.6, lamp_y1) * _c(has_lamp), dark)                  # stand
-    _paint(img, _rect(lamp_x - 3, lamp_y1 - 1.5, lamp_x + 3, lamp_y1) * _c(has_lamp), dark)                  # base
-    t = ((_YS + 0.5 - _c(shade_y0)) / _c(shade_y1 - shade_y0)).clamp(0, 1)      # shade: a trapezoid
-    half = _c(shade_half) * (0.55 + 0.45 * t)
-    shade = _soft(half - (_XS + 0.5 - _c(lamp_x)).abs()) * _rect(zeros, shade_y0, zeros + 64, shade_y1)
-    _paint(img, shade * _c(has_lamp), shade_colour)
+    _paint(img, _rect(lamp_x - 0.6, shade_y1, lamp_x + 0.6, lamp_y1) * _each(has_lamp), dark)                  # stand
+    _paint(img, _rect(lamp_x - 3, lamp_y1 - 1.5, lamp_x + 3, lamp_y1) * _each(has_lamp), dark)                  # base
+    t = ((_YS + 0.5 - _each(shade_y0)) / _each(shade_y1 - shade_y0)).clamp(0, 1)      # shade: a trapezoid
+    half = _each(shade_half) * (0.55 + 0.45 * t)
+    shade = _soft(half - (_XS + 0.5 - _each(lamp_x)).abs()) * _rect(zeros, shade_y0, zeros + 64, shade_y1)
+    _paint(img, shade * _each(has_lamp), shade_colour)
     lamp_box = _nan_boxes(has_lamp, lamp_x - shade_half, shade_y0, lamp_x + shade_half, lamp_y1)
 
     return has_lamp, lamp_box
@@ -195,7 +196,7 @@ def _bed(img: Tensor, gen: torch.Generator, geometry: dict[str, Tensor]) -> Tens
     mattress_top, head_top, head_left = (geometry[k] for k in ("mattress_top", "head_top", "head_left"))
     frame, _ = _choose(gen, WOOD_COLOURS, b, 0.05)
     blanket, _ = _choose(gen, BLANKET_COLOURS, b, 0.08)
-    bed = _c(has_bed)
+    bed = _each(has_bed)
     head_x0 = torch.where(head_left, bed_x0, bed_x1 - 3)
     foot_x0 = torch.where(head_left, bed_x1 - 2, bed_x0)
     _paint(img, _rect(head_x0, head_top, head_x0 + 3, bed_y1) * bed, frame)                               # headboard
@@ -241,7 +242,7 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
 
     _paint(img, _ellipse(cx, 64 + 6 + u(0, 2), u(24, 28), 15), shirt)                                    # shoulders
     long = _rect(cx - rx - 5, cy, cx + rx + 5, 58 + u(0, 3)).maximum(_ellipse(cx, cy - 1, rx + 5, ry + 3))
-    _paint(img, long * _c(long_hair), hair)                                                          # long hair
+    _paint(img, long * _each(long_hair), hair)                                                          # long hair
     _paint(img, _rect(cx - 5, cy + ry - 6, cx + 5, 59), skin * 0.85)                                     # neck
     _paint(img, _ellipse(cx, cy, rx, ry), skin)                                                          # face
     hairline = cy - ry * u(0.35, 0.5)
@@ -258,12 +259,13 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
         _paint(img, _ellipse(ex, eye_y, 2.6, 1.7), white)
         _paint(img, _ellipse(ex + 0.9 * yaw, eye_y, 1.4, 1.4), dark)
         # glasses: thick dark frames over tinted lenses, bold enough for a 64×64 generator to draw
-        _paint(img, _ellipse(ex, eye_y, 3.6, 2.8) * _c(glasses) * 0.45, dark)                            # lenses
+        _paint(img, _ellipse(ex, eye_y, 3.6, 2.8) * _each(glasses) * 0.45, dark)                            # lenses
         ring = (_ellipse(ex, eye_y, 5.0, 4.1) - _ellipse(ex, eye_y, 3.4, 2.6)).clamp(min=0)
-        _paint(img, ring * _c(glasses), dark)                                                            # frames
+        _paint(img, ring * _each(glasses), dark)                                                            # frames
         temple_x0, temple_x1 = (cx - rx, ex - 4.8) if side < 0 else (ex + 4.8, cx + rx)
-        _paint(img, _rect(temple_x0, eye_y - 1.6, temple_x1, eye_y - 0.2) * _c(glasses), dark)          # temples
-    _paint(img, _rect(fx - spacing + 4.2, eye_y - 1.3, fx + spacing - 4.2, eye_y + 0.5) * _c(glasses), dark)  # bridge
+        _paint(img, _rect(temple_x0, eye_y - 1.6, temple_x1, eye_y - 0.2) * _each(glasses), dark)          # temples
+    bridge = _rect(fx - spacing + 4.2, eye_y - 1.3, fx + spacing - 4.2, eye_y + 0.5)
+    _paint(img, bridge * _each(glasses), dark)                                                              # bridge
     _paint(img, _ellipse(fx + 1.5 * yaw, cy + 4, 1.6, 2.8), skin * 0.78)                                  # nose
 
     mx, my = fx, cy + 9.5
@@ -273,9 +275,9 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     grin = _ellipse(mx, my, 6.5, 4.2) * _rect(mx - 8, my - 1.2, mx + 8, my + 6)                       # open mouth
     teeth = _rect(mx - 4.8, my - 1.2, mx + 4.8, my + 0.9)
     straight = _rect(mx - 4.5, my - 0.2, mx + 4.5, my + 1.4)
-    _paint(img, grin * _c(smile) + straight * _c(1 - smile), lips)
-    _paint(img, grin * _ellipse(mx, my + 1, 4.5, 2.6) * _c(smile), lips * 0.35)                       # mouth inside
-    _paint(img, teeth * grin * _c(smile), white)                                                        # teeth
+    _paint(img, grin * _each(smile) + straight * _each(1 - smile), lips)
+    _paint(img, grin * _ellipse(mx, my + 1, 4.5, 2.6) * _each(smile), lips * 0.35)                       # mouth inside
+    _paint(img, teeth * grin * _each(smile), white)                                                        # teeth
 
     attributes = {"smile": smile, "glasses": glasses, "long_hair": long_hair, "yaw": yaw,
                   "hair_color": hair_colour.float(), "skin_tone": skin_tone.float()}
@@ -340,46 +342,46 @@ def draw_objects(b: int, gen: torch.Generator, labels: Tensor) -> tuple[Tensor, 
     # Background: a two-colour gradient in a random direction, stripes and noise.
     c0, c1 = torch.rand(b, 3, generator=gen), torch.rand(b, 3, generator=gen)
     angle = u(0, 2 * math.pi)
-    t = ((torch.cos(_c(angle)) * (_XS - 32) + torch.sin(_c(angle)) * (_YS - 32)) / 45 + 0.5).clamp(0, 1)
+    t = ((torch.cos(_each(angle)) * (_XS - 32) + torch.sin(_each(angle)) * (_YS - 32)) / 45 + 0.5).clamp(0, 1)
     img = c0[:, :, None, None] + (c1 - c0)[:, :, None, None] * t[:, None]
     stripe_angle, freq = u(0, math.pi), u(0.2, 0.9)
-    stripes = torch.sin(_c(freq) * (torch.cos(_c(stripe_angle)) * _XS + torch.sin(_c(stripe_angle)) * _YS)
-                        + _c(u(0, 2 * math.pi)))
+    stripes = torch.sin(_each(freq) * (torch.cos(_each(stripe_angle)) * _XS + torch.sin(_each(stripe_angle)) * _YS)
+                        + _each(u(0, 2 * math.pi)))
     stripe_colour = torch.rand(b, 3, generator=gen) - 0.5
-    img = img + (_c(u(0, 0.35)) * stripes)[:, None] * stripe_colour[:, :, None, None]
-    img = img + _c(u(0, 0.08))[:, None] * torch.randn(img.shape, generator=gen)
+    img = img + (_each(u(0, 0.35)) * stripes)[:, None] * stripe_colour[:, :, None, None]
+    img = img + _each(u(0, 0.08))[:, None] * torch.randn(img.shape, generator=gen)
 
     # Distractors: small blobs and thin lines in random colours.
     for _ in range(4):
         r = u(1.5, 4)
-        _paint(img, _ellipse(u(0, 64), u(0, 64), r, r * u(0.5, 1.5)) * _c(_bernoulli(gen, b, 0.8)),
+        _paint(img, _ellipse(u(0, 64), u(0, 64), r, r * u(0.5, 1.5)) * _each(_bernoulli(gen, b, 0.8)),
                torch.rand(b, 3, generator=gen))
     for _ in range(2):
         x, y, a, length = u(0, 64), u(0, 64), u(0, math.pi), u(6, 16)
-        along = torch.cos(_c(a)) * (_XS + 0.5 - _c(x)) + torch.sin(_c(a)) * (_YS + 0.5 - _c(y))
-        across = -torch.sin(_c(a)) * (_XS + 0.5 - _c(x)) + torch.cos(_c(a)) * (_YS + 0.5 - _c(y))
-        line = _soft(torch.minimum(_c(length) / 2 - along.abs(), 0.7 - across.abs()))
-        _paint(img, line * _c(_bernoulli(gen, b, 0.7)), torch.rand(b, 3, generator=gen))
+        along = torch.cos(_each(a)) * (_XS + 0.5 - _each(x)) + torch.sin(_each(a)) * (_YS + 0.5 - _each(y))
+        across = -torch.sin(_each(a)) * (_XS + 0.5 - _each(x)) + torch.cos(_each(a)) * (_YS + 0.5 - _each(y))
+        line = _soft(torch.minimum(_each(length) / 2 - along.abs(), 0.7 - across.abs()))
+        _paint(img, line * _each(_bernoulli(gen, b, 0.7)), torch.rand(b, 3, generator=gen))
 
     # The object: random size, position, rotation and a colour that contrasts with the local background.
     radius = u(11, 22)
     cx, cy = radius + 2 + u(0, 1) * (60 - 2 * radius), radius + 2 + u(0, 1) * (60 - 2 * radius)
     rot = u(0, 2 * math.pi)
-    dx, dy = _XS + 0.5 - _c(cx), _YS + 0.5 - _c(cy)
-    uu = (torch.cos(_c(rot)) * dx + torch.sin(_c(rot)) * dy) / _c(radius)
-    vv = (-torch.sin(_c(rot)) * dx + torch.cos(_c(rot)) * dy) / _c(radius)
+    dx, dy = _XS + 0.5 - _each(cx), _YS + 0.5 - _each(cy)
+    uu = (torch.cos(_each(rot)) * dx + torch.sin(_each(rot)) * dy) / _each(radius)
+    vv = (-torch.sin(_each(rot)) * dx + torch.cos(_each(rot)) * dy) / _each(radius)
     distance = torch.empty(b, CANVAS, CANVAS)
     for k in range(len(OBJECT_CLASSES)):
         rows = (labels == k).nonzero().squeeze(1)
         if len(rows):
             distance[rows] = _shape_distance(k, uu[rows], vv[rows])
-    mask = _soft(distance * _c(radius))
+    mask = _soft(distance * _each(radius))
     colour = torch.rand(b, 3, generator=gen)
     local = (img * mask[:, None]).sum((2, 3)) / mask.sum((1, 2)).clamp(min=1)[:, None]
     luma = torch.tensor([0.299, 0.587, 0.114])
     flip = ((colour - local) @ luma).abs() < 0.3
     colour = torch.where(flip[:, None], ((local @ luma < 0.5).float()[:, None] * 0.7 + 0.3 * colour), colour)
-    shading = 1 + 0.15 * (uu * _c(u(-1, 1)) + vv * _c(u(-1, 1))).clamp(-1, 1)
+    shading = 1 + 0.15 * (uu * _each(u(-1, 1)) + vv * _each(u(-1, 1))).clamp(-1, 1)
     img.lerp_(colour[:, :, None, None] * shading[:, None], mask[:, None])
     boxes = {"object": torch.stack([cx - radius, cy - radius, cx + radius, cy + radius], dim=1)[:, None]}
     return _finish(img, gen, noise=(0.01, 0.04)), {}, boxes

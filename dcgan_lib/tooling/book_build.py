@@ -313,27 +313,7 @@ def _whole(option: str, minimum: int, number: type = int):
     return parse
 
 
-def claims_summary(profile: str, seed: int, strict: bool) -> tuple[str, bool]:
-    """(what the build says of its claims at the end, whether `--strict` fails it): the claims that did not hold
-    on this build's models, the hard ones apart."""
-    from dcgan_lib.core.results import failed_claims, is_hard
-
-    failed, judged = failed_claims(profile, seed)
-    hard = [c for c in failed if is_hard(c)]
-    if not failed:
-        return f"All {judged} claims held on this build's models (seed {seed}).", False
-    lines = [f"{len(failed)} of {judged} claims did not hold on this build's models (seed {seed}); "
-             f"{len(hard)} of them hard claims:"]
-    lines += [f"  {'hard   ' if is_hard(c) else 'verdict'} {c['chapter']}/{c['name']}: {c['value']:.4g} {c['op']} "
-              f"{c['bar']:.4g} missed ({c['statement']})" for c in failed]
-    if hard:
-        lines.append("A hard claim held on every seed tried in the robustness table: one that fails here is news; "
-                     "see the chapter's page" + ("" if strict else " (--strict or STRICT=1 makes this an error)."))
-    return "\n".join(lines), strict and bool(hard)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.book_build", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="book")
     parser.add_argument("--path-output", default=None,
@@ -355,7 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapter", help=argparse.SUPPRESS)   # a child process: execute this one chapter
     parser.add_argument("--executed", help=argparse.SUPPRESS)
     parser.add_argument("--expected", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
     if args.chapter:
         execute_chapter(Path(args.chapter), Path(args.executed), args.profile, args.expected)
         return 0
@@ -391,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("jupyter-book could not render the executed chapters (see its messages above); the chapters "
               f"stay executed in {executed}, so running the build again only renders.", file=sys.stderr)
+    from dcgan_lib.tooling.robustness import claims_summary
+
     summary, strict_failure = claims_summary(args.profile, seed, args.strict)
     print(summary, flush=True)
     return status or int(strict_failure)

@@ -7,6 +7,7 @@ Another CPU, thread count or seed trains another generator, and a claim about *a
 any of them. This reads each seed's recorded claims (the store's metrics/ or metrics-seed<s>/ folder), writes
 the committed record `dcgan_lib/core/robustness.json` (the appendix *How robust is each claim* shows it, and
 `results.claim` reads it to tell a hard claim from a verdict), and prints the table.
+`claims_summary` is what a build says at its end of the claims its own models missed, the hard ones apart.
 """
 from __future__ import annotations
 
@@ -60,6 +61,23 @@ def table(record: dict) -> str:
 def _cell(text: str) -> str:
     """Text for a Markdown table cell: a pipe in it (|x|) would end the cell."""
     return text.replace("|", "\\|")
+
+
+def claims_summary(profile: str, seed: int, strict: bool) -> tuple[str, bool]:
+    """(what the build says of its claims at the end, whether `--strict` fails it): the claims that did not hold
+    on this build's models, the hard ones apart."""
+    failed, judged = results.failed_claims(profile, seed)
+    hard = [c for c in failed if results.is_hard(c)]
+    if not failed:
+        return f"All {judged} claims held on this build's models (seed {seed}).", False
+    lines = [f"{len(failed)} of {judged} claims did not hold on this build's models (seed {seed}); "
+             f"{len(hard)} of them hard claims:"]
+    lines += [f"  {'hard   ' if results.is_hard(c) else 'verdict'} {c['chapter']}/{c['name']}: {c['value']:.4g} "
+              f"{c['op']} {c['bar']:.4g} missed ({c['statement']})" for c in failed]
+    if hard:
+        lines.append("A hard claim held on every seed tried in the robustness table: one that fails here is news; "
+                     "see the chapter's page" + ("" if strict else " (--strict or STRICT=1 makes this an error)."))
+    return "\n".join(lines), strict and bool(hard)
 
 
 def main(argv: list[str] | None = None) -> int:
