@@ -46,9 +46,7 @@ def model_key(label: str) -> str:
 def recorded_times(profile: str) -> dict[str, float]:
     """{model: seconds} of the last models step at `profile`: this machine's (in the runs folder), else the
     committed record; empty when neither has it."""
-    from dcgan_lib.core.paths import runs_dir
-
-    for path in (runs_dir() / MODEL_TIMES_FILE.name, MODEL_TIMES_FILE):
+    for path in (_local_times_file(), MODEL_TIMES_FILE):
         try:
             times = json.loads(path.read_text()).get(profile)
         except (OSError, ValueError):
@@ -58,12 +56,18 @@ def recorded_times(profile: str) -> dict[str, float]:
     return {}
 
 
+def _local_times_file() -> Path:
+    """This machine's record of model times: in the runs folder, beside the models it timed."""
+    from dcgan_lib.core.paths import runs_dir
+
+    return runs_dir() / MODEL_TIMES_FILE.name
+
+
 def _save_times(profile: str, took: dict[str, float]) -> None:
     """Keep this run's times (by `model_key`) in the runs folder, for the next estimate."""
-    from dcgan_lib.core.paths import runs_dir
     from dcgan_lib.core.store import write_text_atomic
 
-    path = runs_dir() / MODEL_TIMES_FILE.name
+    path = _local_times_file()
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
