@@ -68,17 +68,19 @@ class Remembered(Generic[T]):
     from_state: Callable[[dict], T]
 
     def __call__(self, **kwargs: Any) -> T:
-        key = ResultKey(f"{self.function.__module__}.{self.function.__qualname__}", digest(kwargs))
-
         def compute(folder) -> T:
             result = self.function(**kwargs)
             store.save_atomic(self.to_state(result), folder / "result.pt")
             return result
 
-        return store.load_or_train(self.kind, key, build=lambda folder: self.from_state(
-            store.load(folder / "result.pt")), fit=compute, label=self.function.__name__)
+        return store.load_or_train(**self._key(kwargs), build=lambda folder: self.from_state(
+            store.load(folder / "result.pt")), fit=compute)
 
     def is_stored(self, **kwargs: Any) -> bool:
         """Whether the result of these arguments is stored (nothing is computed or loaded)."""
-        key = ResultKey(f"{self.function.__module__}.{self.function.__qualname__}", digest(kwargs))
-        return store.is_finished(store.artefact_dir(self.kind, key, label=self.function.__name__))
+        return store.is_finished(store.artefact_dir(**self._key(kwargs)))
+
+    def _key(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The store's key of the result of `function(**kwargs)`, spelled once for loading and for finding it."""
+        name = f"{self.function.__module__}.{self.function.__qualname__}"
+        return {"kind": self.kind, "config": ResultKey(name, digest(kwargs)), "label": self.function.__name__}
