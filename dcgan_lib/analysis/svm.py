@@ -262,9 +262,8 @@ class L2SVM:
     @classmethod
     def from_state(cls, state: dict) -> L2SVM:
         """The model that `state()` described, ready to score (on the device it was fitted on, else the CPU)."""
-        model = cls(state["C"], state["solver"], state["max_iter"], state["tol"], _device(None)
-                    if state["device"].startswith("cuda") else "cpu", state["chunk_rows"], state["seed"])
-        for k in _SETTINGS:
+        model = cls(solver=state["solver"], device=_device(None) if state["device"].startswith("cuda") else "cpu")
+        for k in _SETTINGS:  # C, iteration cap, tolerances, and how the fit ended
             setattr(model, k, state[k])
         model.scaler.mean, model.scaler.std, model.scaler.n_fit = state["mean"], state["std"], state["n_fit"]
         model.classes, model.W, model.b = state["classes"], state["W"], state["b"]
