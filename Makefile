@@ -35,15 +35,15 @@ lint: venv
 test-browser: venv
 	DCGAN_PROFILE=ci $(PY) -m pytest -m browser tests/browser
 
-# Train the book's models up front (side by side, one thread each), execute every chapter at the `book` profile,
-# two at a time, each in a plain papermill process with no cell timeout (a watchdog ends a chapter idle for 5 minutes
+# Train the book's models (one per core, one thread each) and execute every chapter at the `book` profile in one
+# queue (a chapter starts once its models are stored), two chapters at a time, each in a plain papermill process with no cell timeout (a watchdog ends a chapter idle for 5 minutes
 # and runs it once more), then render the HTML into _build/html and list the claims that did not hold on this
 # build's models. An error stops the build (run it again to resume at that chapter); a claim does not, unless
 # STRICT=1. SEED=1 trains every model of the book from another seed, as another machine would.
 book: venv
 	$(PY) -m dcgan_lib.tooling.book_build --profile book $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(STRICT)),--strict)
 
-# Only the first step of `make book`: every stored model the chapters ask for, trained side by side on a CPU.
+# Only the models of `make book`: every stored model the chapters ask for, trained side by side on a CPU.
 models: venv
 	$(if $(SEED),DCGAN_SEED=$(SEED)) $(PY) -m dcgan_lib.tooling.book_models --profile $(or $(PROFILE),book)
 

@@ -1,17 +1,19 @@
-"""Build the HTML book in three steps: train its models, run the chapters (two at a time), then render.
+"""Build the HTML book in two steps: train its models and run its chapters in one queue, then render.
 
     python -m dcgan_lib.tooling.book_build --profile book          # = make book; the HTML lands in _build/html
     python -m dcgan_lib.tooling.book_build --profile ci --path-output /tmp/site   # the browser test's build
     python -m dcgan_lib.tooling.book_build --run runs/full --path-output _build/book-from   # = make book-from RUN=...
     python -m dcgan_lib.tooling.book_build --profile book --seed 1 --strict   # = make book SEED=1 STRICT=1
 
-Step 1 trains every stored model the chapters ask for, side by side (`dcgan_lib.tooling.book_models`, = make models;
-not with `--no-models` or `--run`). Step 2 executes each chapter of `_toc.yml` in its own papermill process with **no
-cell timeout** (training on a slow or busy machine takes as long as it needs), `--lanes` at a time (default two, each
-with its share of the cores), the longest first; a chapter that times training speed runs alone, and the pages that
-gather results run last, in every build. A finished chapter is kept in `_build/executed/<profile>/` with a fingerprint
+Step 1 (`dcgan_lib.tooling.build_queue`) trains every stored model the chapters ask for that is not stored yet
+(`zoo.book_models`; not with `--no-models` or `--run`), one per core on one thread each, and executes each chapter
+of `_toc.yml` in its own papermill process with **no cell timeout** (training on a slow or busy machine takes as
+long as it needs), `--lanes` at a time (default two, each with its share of the cores). A chapter starts once the
+models it reads are stored; of what can start, the longest chain of work goes first, so that no core waits while
+another finishes. A chapter that times training speed runs alone, and the pages that gather results run last,
+in every build. A finished chapter is kept in `_build/executed/<profile>/` with a fingerprint
 of its source, the library and the profile, and a later build skips it while that still matches: an interrupted or
-failed build resumes at the chapter where it stopped (and a model from its last checkpoint). Step 3 stages the
+failed build resumes at the chapter where it stopped (and a model from its last checkpoint). Step 2 stages the
 executed notebooks in place of the chapters (`dcgan_lib.tooling.publish`) and has jupyter-book render them without
 executing. With `--run`, the notebooks of a run folder (`python -m dcgan_lib.tooling.run`, e.g. at the paper's scale)
 replace their chapters, and only the other chapters are executed.
@@ -29,16 +31,18 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
 from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, book_dir
-from dcgan_lib.tooling.watchdog import IdleWatch
+
+if TYPE_CHECKING:
+    from dcgan_lib.zoo import BookModel
 
 
 def toc_notebooks(root: Path) -> list[Path]:
@@ -119,33 +123,43 @@ RUNS_ALONE = frozenset({"10_training_at_scale"})
 
 def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] = frozenset(),
                      lanes: int = 1, keep_going: bool = False, seed: int = 0,
-                     idle_timeout: float = IDLE_TIMEOUT) -> list[str]:
-    """Step 2: run each chapter that has no current executed copy (except those named in `skip`, file names),
+                     idle_timeout: float = IDLE_TIMEOUT, models: list[BookModel] = ()) -> list[str]:
+    """Step 1: run each chapter that has no current executed copy (except those named in `skip`, file names),
     `lanes` at a time (each in its own process, with its share of the cores), the longest first by the last
-    build's times; the results page last. A failure stops the build once the running chapters are done, or with
-    `keep_going` only once every chapter has run; a chapter idle for `idle_timeout` seconds is ended and run once
-    more. Returns the names it ran."""
+    build's times, and train `models` beside them, one per core (`build_queue`: a chapter starts once the models
+    it reads are stored); the results page last. A failure stops the build once the running chapters are done,
+    or with `keep_going` only once every chapter has run; a chapter idle for `idle_timeout` seconds is ended and
+    run once more. Returns the names it ran."""
+    from dcgan_lib.tooling.book_models import model_key, recorded_times
+    from dcgan_lib.tooling.build_queue import Task, run_tasks
+
     out.mkdir(parents=True, exist_ok=True)
     library = library_digest()
     notebooks = toc_notebooks(root)
     numbered = {notebook: i for i, notebook in enumerate(notebooks, 1)}
+    fingerprints = {notebook: fingerprint(notebook, profile, library, seed) for notebook in notebooks}
     todo = []
     for notebook in notebooks:
         i = numbered[notebook]
         if notebook.name in skip:
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: taken from the run", flush=True)
-        elif is_current(out / notebook.name, fingerprint(notebook, profile, library, seed)) \
-                and notebook.stem not in GATHERING_PAGES:
+        elif is_current(out / notebook.name, fingerprints[notebook]) and notebook.stem not in GATHERING_PAGES:
             print(f"[{i}/{len(notebooks)}] {notebook.stem}: up to date, kept", flush=True)
         else:
             todo.append(notebook)
-    gathering = [n for n in todo if n.stem in GATHERING_PAGES]
-    chapters = sorted((n for n in todo if n.stem not in GATHERING_PAGES),
-                      key=lambda n: (n.stem in RUNS_ALONE, -expected_seconds(out / n.name, profile)))
-    lane = dict(profile=profile, library=library, numbered=numbered, keep_going=keep_going, seed=seed,
+    cpus = os.cpu_count() or 1
+    share = max(1, cpus // lanes) if lanes > 1 else cpus
+    recorded = recorded_times(profile)
+    tasks = [Task(model.label, recorded.get(model_key(model.label), 0.0), 1, model=model) for model in models]
+    tasks += [Task(n.stem, expected_seconds(out / n.name, profile), share, None if lanes <= 1 else share,
+                   notebook=n, alone=n.stem in RUNS_ALONE,
+                   needs=frozenset(m.label for m in models if re.sub(r"^\d+_", "", n.stem) in m.chapters))
+              for n in todo if n.stem not in GATHERING_PAGES]
+    lane = dict(out=out, profile=profile, numbered=numbered, fingerprints=fingerprints, keep_going=keep_going,
                 idle_timeout=idle_timeout)
-    ran = _run_in_lanes(chapters, out, lanes=lanes, **lane)
-    return ran + _run_in_lanes(gathering, out, lanes=1, **lane)
+    ran = run_tasks(tasks, capacity=cpus, **lane)
+    gathering = [Task(n.stem, 0.0, cpus, notebook=n) for n in todo if n.stem in GATHERING_PAGES]
+    return ran + run_tasks(gathering, capacity=cpus, **lane)
 
 
 def previous_seconds(executed: Path) -> float:
@@ -164,98 +178,6 @@ def expected_seconds(executed: Path, profile: str) -> float:
     recorded = [r["seconds"] for r in run_times() if r["chapter"] == executed.stem and r["profile"] == profile
                 and r.get("cache") == "shared"]
     return previous_seconds(executed) or max(recorded, default=0.0)
-
-
-def _run_in_lanes(notebooks: list[Path], out: Path, profile: str, library: str, lanes: int,
-                  numbered: dict[Path, int], keep_going: bool = False, seed: int = 0,
-                  idle_timeout: float = IDLE_TIMEOUT) -> list[str]:
-    """Execute `notebooks` in that order, up to `lanes` at once, each chapter of RUNS_ALONE with nothing beside
-    it; after a failure no new chapter starts (unless `keep_going`), the running ones finish, and the build
-    stops. A chapter idle for `idle_timeout` seconds is ended and runs once more, at the head of the queue."""
-    cpus = os.cpu_count() or 1
-    queue, running, ran, failed, retried = list(notebooks), {}, [], [], set()
-    while running or (queue and (keep_going or not failed)):
-        while queue and (keep_going or not failed) and len(running) < max(1, lanes) \
-                and not any(n.stem in RUNS_ALONE for n in running):
-            alone = queue[0].stem in RUNS_ALONE
-            if alone and running:
-                break
-            notebook = queue.pop(0)
-            threads = None if alone or lanes <= 1 else max(1, cpus // lanes)  # None: all the cores
-            running[notebook] = _start(notebook, out, profile, fingerprint(notebook, profile, library, seed),
-                                       threads, numbered[notebook], len(numbered))
-            if alone:
-                break
-        finished, hung = _wait_any(running, idle_timeout)
-        job = running.pop(finished)
-        job.log.close()
-        n = f"[{numbered[finished]}/{len(numbered)}]"
-        if hung:
-            with open(job.log.name, "a") as log:
-                log.write(f"\nThe watchdog ended it: {_hung_message(idle_timeout)}\n")
-        if hung and finished not in retried:
-            retried.add(finished)
-            print(f"{n} {finished.stem}: {_hung_message(idle_timeout)}; ended, and run once more", file=sys.stderr,
-                  flush=True)
-            queue.insert(0, finished)
-        elif job.process.returncode == 0 and not hung:
-            ran.append(finished.stem)
-            print(f"{n} {finished.stem} done in {time.time() - job.start:.0f} s", flush=True)
-        else:
-            failed.append(finished)
-            print(Path(job.log.name).read_text()[-4000:], file=sys.stderr, flush=True)
-            if hung:
-                print(f"{n} {finished.stem} hung twice: {_hung_message(idle_timeout)}. Its notebook as far as it "
-                      f"ran is not kept; run the chapter in Jupyter to see the cell that waits.", file=sys.stderr)
-    if failed:
-        print(f"failed: {', '.join(n.stem for n in failed)}", file=sys.stderr, flush=True)
-        raise SystemExit(1)
-    return ran
-
-
-def _hung_message(idle_timeout: float) -> str:
-    return (f"its kernel and worker processes sat idle for {idle_timeout:.0f} s with a cell unfinished (a hung "
-            f"kernel; --idle-timeout sets the limit)")
-
-
-@dataclass
-class _Job:
-    """A chapter executing in a child process, its log and the watchdog on its process tree."""
-
-    process: subprocess.Popen
-    log: IO[str]
-    start: float
-    watch: IdleWatch
-
-
-def _start(notebook: Path, out: Path, profile: str, expected: str, threads: int | None, i: int, total: int) -> _Job:
-    """Start one chapter's execution in a child process (`--chapter`) on `threads` threads (None: as many as
-    PyTorch takes by itself), its output into <out>/<stem>.log."""
-    print(f"[{i}/{total}] {notebook.stem} at the {profile} profile"
-          + (f", {threads} thread{'s' if threads > 1 else ''} ..." if threads else " ..."), flush=True)
-    env = {**os.environ, "DCGAN_PROFILE": profile, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    log = open(out / f"{notebook.stem}.log", "w")
-    command = [sys.executable, "-m", "dcgan_lib.tooling.book_build", "--profile", profile,
-               "--chapter", str(notebook), "--executed", str(out), "--expected", expected]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return _Job(process, log, time.time(), IdleWatch(process.pid))
-
-
-def _wait_any(running: dict[Path, _Job], idle_timeout: float) -> tuple[Path, bool]:
-    """(the first running chapter to finish, whether the watchdog ended it), each tree checked every few seconds."""
-    last_check, check_every = time.monotonic(), min(5.0, idle_timeout / 3)
-    while True:
-        for notebook, job in running.items():
-            if job.process.poll() is not None:
-                return notebook, False
-        if time.monotonic() - last_check >= check_every:
-            last_check = time.monotonic()
-            for notebook, job in running.items():
-                if job.watch.idle_seconds() > idle_timeout:
-                    job.watch.kill()
-                    job.process.wait()
-                    return notebook, True
-        time.sleep(0.5)
 
 
 def execute_chapter(notebook: Path, out: Path, profile: str, expected: str) -> None:
@@ -288,7 +210,7 @@ def _threads_set() -> int | None:
 
 
 def render(root: Path, executed: list[Path], path_output: Path) -> int:
-    """Step 3: jupyter-book renders the executed chapters as they are (a later folder's notebook replacing an
+    """Step 2: jupyter-book renders the executed chapters as they are (a later folder's notebook replacing an
     earlier one's); returns its exit status."""
     from dcgan_lib.tooling.publish import stage
 
@@ -338,6 +260,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _models_to_train(profile: str) -> list[BookModel]:
+    """The book's models not stored yet, said in a line (the build trains them beside the chapters)."""
+    from dcgan_lib.tooling.book_models import missing, recorded_times, time_left
+
+    models = missing(profile)
+    print(f"the book's models at the {profile} profile: " + (
+        "all stored" if not models else f"{len(models)} to train, one per core, beside the chapters that do not "
+        f"wait for them{time_left(profile, [m.label for m in models], os.cpu_count() or 1, recorded_times(profile))}"),
+        flush=True)
+    return models
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -363,12 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DCGAN_PROGRESS", "0")  # progress widgets would be dead noise in the rendered pages
     os.environ["DCGAN_HEADLESS"] = "1"  # no live widgets: nobody can move them, and they can hang the kernel
     start = time.time()
-    if not (args.no_models or run):  # with --run, the chapters left to run train what they need
-        from dcgan_lib.tooling.book_models import prepare
-
-        prepare(args.profile)
+    models = [] if args.no_models or run else _models_to_train(args.profile)  # with --run, chapters train theirs
     ran = execute_chapters(root, executed, args.profile, skip=frozenset(run), lanes=args.lanes,
-                           keep_going=args.keep_going, seed=seed, idle_timeout=args.idle_timeout)
+                           keep_going=args.keep_going, seed=seed, idle_timeout=args.idle_timeout, models=models)
     print(f"models and {len(ran)} chapter(s) in {time.time() - start:.0f} s; rendering ...", flush=True)
     status = render(root, [executed] + ([Path(args.run)] if run else []), path_output)
     if status == 0:

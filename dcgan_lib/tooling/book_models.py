@@ -1,4 +1,5 @@
-"""Train every stored model of the book up front, side by side: `make models`, and the first step of `make book`.
+"""Train every stored model of the book up front, side by side: `make models` (`make book` queues them beside
+its chapters, `build_queue`).
 
     python -m dcgan_lib.tooling.book_models --profile book     # = make models
     python -m dcgan_lib.tooling.book_models --list              # what would be trained, and what is stored
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 MODEL_TIMES_FILE = Path(__file__).with_name("model_times.json")   # {profile: {model: seconds}}, one thread each
 
 
-def _train_one(model: BookModel, profile: str) -> float:
+def train_one(model: BookModel, profile: str) -> float:
     """Load or train one model (in a worker), saying when it starts; returns the seconds it took."""
     print(f"  [{time.strftime('%H:%M:%S')}] started {model.label}", flush=True)
     start = time.perf_counter()
@@ -63,8 +64,8 @@ def _local_times_file() -> Path:
     return runs_dir() / MODEL_TIMES_FILE.name
 
 
-def _save_times(profile: str, took: dict[str, float]) -> None:
-    """Keep this run's times (by `model_key`) in the runs folder, for the next estimate."""
+def save_times(profile: str, took: dict[str, float]) -> None:
+    """Keep these models' times (by `model_key`) in the runs folder, for the next estimate."""
     from dcgan_lib.core.store import write_text_atomic
 
     path = _local_times_file()
@@ -74,6 +75,15 @@ def _save_times(profile: str, took: dict[str, float]) -> None:
         record = {}
     record.setdefault(profile, {}).update({model_key(label): round(s, 1) for label, s in took.items()})
     write_text_atomic(json.dumps(record, indent=1, sort_keys=True) + "\n", path)
+
+
+def time_left(profile: str, labels: list[str], cores: int, recorded: dict[str, float] | None = None) -> str:
+    """", about N min more by the recorded times" for the models `labels` on `cores` cores ("" where a model has no
+    recorded time): the line each finished model prints."""
+    recorded = recorded_times(profile) if recorded is None else recorded
+    known = [recorded[model_key(label)] for label in labels if model_key(label) in recorded]
+    return f", about {sum(known) / max(1, cores) / 60:.0f} min more by the recorded times" \
+        if len(known) == len(labels) else ""
 
 
 def missing(profile: str) -> list[BookModel]:
@@ -103,15 +113,12 @@ def prepare(profile: str, workers: int | None = None, device: str | None = None)
     def done(index: int, seconds: float) -> None:
         took[jobs[index].label] = seconds
         left = [job.label for job in jobs if job.label not in took]
-        known = [before[model_key(label)] for label in left if model_key(label) in before]
-        guess = (f", about {sum(known) / lanes / 60:.0f} min more by the recorded times" if len(known) == len(left)
-                 else "")
-        print(f"  [{time.strftime('%H:%M:%S')}] done {jobs[index].label} in {seconds:.0f} s; {len(left)} left{guess}",
-              flush=True)
+        print(f"  [{time.strftime('%H:%M:%S')}] done {jobs[index].label} in {seconds:.0f} s; {len(left)} left"
+              f"{time_left(profile, left, lanes, before)}", flush=True)
 
-    side_by_side(_train_one, [{"model": job, "profile": profile} for job in jobs],
+    side_by_side(train_one, [{"model": job, "profile": profile} for job in jobs],
                  device=device or "cpu", workers=workers, desc="the book's models", on_done=done)
-    _save_times(profile, took)
+    save_times(profile, took)
     print(f"the book's models trained in {time.perf_counter() - start:.0f} s", flush=True)
     return {job.label: took[job.label] for job in jobs}
 

@@ -242,12 +242,14 @@ def conditional_digits(split: str = "train", profile: str | Profile | None = Non
 
 @dataclass(frozen=True)
 class BookModel:
-    """One stored model the chapters ask for: its label, its kind (a key of `BOOK_MODEL_KINDS`) and the keyword
-    arguments that name it; it can load or train itself and find its folder in the store."""
+    """One stored model the chapters ask for: its label, its kind (a key of `BOOK_MODEL_KINDS`), the keyword
+    arguments that name it and the chapters that read it; it can load or train itself and find its folder in the
+    store."""
 
     label: str
     kind: str
     kwargs: dict
+    chapters: tuple[str, ...] = ()   # their short names ("training": 02_training); `make book` starts them once stored
 
     def __post_init__(self) -> None:
         if self.kind not in BOOK_MODEL_KINDS:
@@ -290,26 +292,28 @@ def book_models(profile: str | Profile | None = None) -> list[BookModel]:
     profile = _profile(profile)
     faces = chapter_sizes("vector_arithmetic", profile)
     face_sizes = {"image_size": faces.image_size, "epochs": faces.epochs}
-    jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "DCGAN", {"name": "rooms"})]
-    jobs += [(f"faces DCGAN, seed {seed} (06)", "DCGAN", {"name": "faces", "seed": seed, **face_sizes})
-             for seed in generator_seeds(faces.n_generators, profile)]
+    rooms_chapters = ("training", "latent_walks", "forgetting", "guided_backprop", "classification")
+    jobs = [("rooms DCGAN (02, 04, 05, 07, 08)", "DCGAN", {"name": "rooms"}, rooms_chapters)]
+    jobs += [(f"faces DCGAN, seed {seed} (06)", "DCGAN", {"name": "faces", "seed": seed, **face_sizes},
+              ("vector_arithmetic",)) for seed in generator_seeds(faces.n_generators, profile)]
     jobs += [(f"conditional {arch}, BN {'with' if affine else 'without'} scale/bias (09)", "conditional",
-              {"arch": arch, "bn_affine": affine}) for arch, affine in CONDITIONAL_VARIANTS]
-    jobs += [("objects10 DCGAN (08)", "DCGAN", {"name": "objects10"}),
-             ("hashing autoencoder (03)", "autoencoder", {"dataset": "rooms"})]
+              {"arch": arch, "bn_affine": affine}, ("conditional_nearest_neighbour",))
+             for arch, affine in CONDITIONAL_VARIANTS]
+    jobs += [("objects10 DCGAN (08)", "DCGAN", {"name": "objects10"}, ("classification",)),
+             ("hashing autoencoder (03)", "autoencoder", {"dataset": "rooms"}, ("deduplication",))]
     judges = [("faces judge (06)", "faces", {"image_size": face_sizes["image_size"],
-                                             "epochs": faces.judge_epochs}),
-              ("rooms judge (02, 04, 05)", "rooms", {})]
-    jobs += [(label, "judge", {"dataset": dataset_for(d, profile), **extra}) for label, d, extra in judges
+                                             "epochs": faces.judge_epochs}, ("vector_arithmetic",)),
+              ("rooms judge (02, 04, 05)", "rooms", {}, ("training", "latent_walks", "forgetting"))]
+    jobs += [(label, "judge", {"dataset": dataset_for(d, profile), **extra}, used) for label, d, extra, used in judges
              if dataset_for(d, profile) in JUDGE_SPECS]
     if dataset_for("rooms", profile) in JUDGE_SPECS:
-        jobs += [(f"{obj} locator (05)", "locator", {"dataset": "rooms", "obj": obj})
+        jobs += [(f"{obj} locator (05)", "locator", {"dataset": "rooms", "obj": obj}, ("forgetting",))
                  for obj in ("window", "lamp")]
     seeds, guide = guideline_seeds(profile), chapter_sizes("guidelines", profile)
     if guide.dataset in JUDGE_SPECS:
-        jobs += [(f"{guide.dataset} judge (guidelines)", "judge", {"dataset": guide.dataset})]
+        jobs += [(f"{guide.dataset} judge (guidelines)", "judge", {"dataset": guide.dataset}, ("guidelines",))]
     jobs += [(f"guidelines: DCGAN, {guide.long_epochs} epochs, seed {seeds[0]}", "guideline",
-              {"variant": "dcgan", "seed": seeds[0], "epochs": guide.long_epochs})]
-    jobs += [(f"guidelines: {variant}, seed {seed}", "guideline", {"variant": variant, "seed": seed})
-             for variant in VARIANTS for seed in seeds]
+              {"variant": "dcgan", "seed": seeds[0], "epochs": guide.long_epochs}, ("guidelines",))]
+    jobs += [(f"guidelines: {variant}, seed {seed}", "guideline", {"variant": variant, "seed": seed},
+              ("guidelines",)) for variant in VARIANTS for seed in seeds]
     return [BookModel(*job) for job in jobs]
