@@ -23,7 +23,7 @@ import os
 import torch
 
 from dcgan_lib.core.runtime import pick_device
-from dcgan_lib.train import speed
+from dcgan_lib.analysis import speed
 from dcgan_lib.train.loop import STEP_PRECISIONS, TrainConfig
 
 

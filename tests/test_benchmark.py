@@ -1,4 +1,4 @@
-"""The throughput benchmark (benchmarks/train_throughput.py) and the code behind it (dcgan_lib.train.speed)."""
+"""The throughput benchmark (benchmarks/train_throughput.py) and the code behind it (dcgan_lib.analysis.speed)."""
 import importlib.util
 import json
 import math
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import speed
+from dcgan_lib.analysis import speed
 from dcgan_lib.train.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

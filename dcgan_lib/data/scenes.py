@@ -40,16 +40,16 @@ BLANKET_COLOURS = [(0.80, 0.20, 0.20), (0.20, 0.35, 0.75), (0.25, 0.60, 0.35), (
                    (0.55, 0.30, 0.65), (0.95, 0.95, 0.95), (0.30, 0.70, 0.75), (0.85, 0.45, 0.60)]
 
 
-def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
-    """Draw `b` bedrooms at 64x64: wall, floor, then door, windows, picture, lamp and bed."""
-    horizon = _uniform(gen, b, 26, 40).round()
-    img = _wall_and_floor(b, gen, horizon)
+def draw_rooms(count: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+    """Draw `count` bedrooms at 64x64: wall, floor, then door, windows, picture, lamp and bed."""
+    horizon = _uniform(gen, count, 26, 40).round()
+    img = _wall_and_floor(count, gen, horizon)
     # Door, windows and picture hang on the wall in four horizontal slots (a random permutation per image).
-    slot = torch.argsort(torch.rand(b, 4, generator=gen), dim=1).float() * 16
+    slot = torch.argsort(torch.rand(count, 4, generator=gen), dim=1).float() * 16
     has_door, door_box = _door(img, gen, horizon, slot)
     has_window, n_windows, window_boxes = _windows(img, gen, horizon, slot)
     has_picture, picture_box = _picture(img, gen, horizon, slot)
-    bed = _bed_geometry(b, gen, horizon)   # the lamp stands beside the bed, drawn last as nearest to the viewer
+    bed = _bed_geometry(count, gen, horizon)   # the lamp stands beside the bed, drawn last as nearest to the viewer
     has_lamp, lamp_box = _lamp(img, gen, horizon, bed)
     bed_box = _bed(img, gen, bed)
     attributes = {"bed": bed["has_bed"], "window": has_window, "lamp": has_lamp, "door": has_door,
@@ -59,36 +59,38 @@ def draw_rooms(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     return _finish(img, gen), attributes, boxes
 
 
-def _wall_and_floor(b: int, gen: torch.Generator, horizon: Tensor) -> Tensor:
+def _wall_and_floor(count: int, gen: torch.Generator, horizon: Tensor) -> Tensor:
     """The empty room: a wall lit from above, a floor lighter toward the viewer, a skirting board."""
-    wall, _ = _choose(gen, WALL_COLOURS, b, 0.05)
-    floor, _ = _choose(gen, FLOOR_COLOURS, b, 0.05)
-    img = wall[:, :, None, None] * (0.92 + 0.1 * _YS / _each(horizon)).clamp(max=1.02)[:, None].expand(b, 3, -1, CANVAS)
+    wall, _ = _choose(gen, WALL_COLOURS, count, 0.05)
+    floor, _ = _choose(gen, FLOOR_COLOURS, count, 0.05)
+    shade = (0.92 + 0.1 * _YS / _each(horizon)).clamp(max=1.02)[:, None]
+    img = wall[:, :, None, None] * shade.expand(count, 3, -1, CANVAS)
     img = img.contiguous()
     depth = ((_YS - _each(horizon)) / (64 - _each(horizon))).clamp(0, 1)        # floor gets lighter toward the viewer
-    floor_mask = _rect(torch.zeros(b), horizon, torch.full((b,), 64.0), torch.full((b,), 64.0))
+    floor_mask = _rect(torch.zeros(count), horizon, torch.full((count,), 64.0), torch.full((count,), 64.0))
     img.lerp_(floor[:, :, None, None] * (0.8 + 0.25 * depth[:, None]), floor_mask[:, None])
-    _paint(img, _rect(torch.zeros(b), horizon - 1, torch.full((b,), 64.0), horizon), wall * 0.7)  # skirting board
+    skirting = _rect(torch.zeros(count), horizon - 1, torch.full((count,), 64.0), horizon)
+    _paint(img, skirting, wall * 0.7)
     return img
 
 
 def _door(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor]:
     """A door in slot 0 of half the rooms: (present, its box)."""
-    b = len(img)
-    u = partial(_uniform, gen, b)
-    has_door = _bernoulli(gen, b, 0.5)
-    w = u(9, 13)
-    x0 = slot[:, 0] + 1.5 + u(0, 1) * (13 - w)
-    top = horizon * u(0.12, 0.25)
-    door_colour, _ = _choose(gen, WOOD_COLOURS, b, 0.05)
+    count = len(img)
+    uniform = partial(_uniform, gen, count)
+    has_door = _bernoulli(gen, count, 0.5)
+    w = uniform(9, 13)
+    x0 = slot[:, 0] + 1.5 + uniform(0, 1) * (13 - w)
+    top = horizon * uniform(0.12, 0.25)
+    door_colour, _ = _choose(gen, WOOD_COLOURS, count, 0.05)
     _paint(img, _rect(x0 - 1, top - 1, x0 + w + 1, horizon) * _each(has_door), door_colour * 0.55)   # frame
     _paint(img, _rect(x0, top, x0 + w, horizon) * _each(has_door), door_colour)
     inset = (_rect(x0 + 2, top + 2, x0 + w - 2, top + 0.45 * (horizon - top))
              + _rect(x0 + 2, top + 0.55 * (horizon - top), x0 + w - 2, horizon - 2))
     _paint(img, inset * _each(has_door), door_colour * 0.85)                  # two panels
-    knob_x = torch.where(torch.rand(b, generator=gen) < 0.5, x0 + 1.8, x0 + w - 1.8)
+    knob_x = torch.where(torch.rand(count, generator=gen) < 0.5, x0 + 1.8, x0 + w - 1.8)
     _paint(img, _ellipse(knob_x, top + 0.55 * (horizon - top), 1.1, 1.1) * _each(has_door),
-           torch.tensor([0.85, 0.70, 0.25]).expand(b, 3))
+           torch.tensor([0.85, 0.70, 0.25]).expand(count, 3))
     door_box = _nan_boxes(has_door, x0 - 1, top - 1, x0 + w + 1, horizon)
 
     return has_door, door_box
@@ -96,18 +98,18 @@ def _door(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> t
 
 def _windows(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """One or two windows in slots 1 and 2 of half the rooms: (present, how many, their boxes)."""
-    b = len(img)
-    u = partial(_uniform, gen, b)
-    has_window = _bernoulli(gen, b, 0.5)
-    n_windows = has_window * (1 + _bernoulli(gen, b, 0.4))
-    w, h = u(10, 14), torch.minimum(u(9, 14), horizon - 8)
-    top = 3 + u(0, 1) * (horizon - h - 6)
-    frame, _ = _choose(gen, [(0.96, 0.96, 0.94), (0.45, 0.30, 0.18), (0.25, 0.25, 0.28)], b, 0.03)
-    sky = torch.stack([u(0.45, 0.65), u(0.70, 0.85), u(0.90, 1.0)], dim=1)
+    count = len(img)
+    uniform = partial(_uniform, gen, count)
+    has_window = _bernoulli(gen, count, 0.5)
+    n_windows = has_window * (1 + _bernoulli(gen, count, 0.4))
+    w, h = uniform(10, 14), torch.minimum(uniform(9, 14), horizon - 8)
+    top = 3 + uniform(0, 1) * (horizon - h - 6)
+    frame, _ = _choose(gen, [(0.96, 0.96, 0.94), (0.45, 0.30, 0.18), (0.25, 0.25, 0.28)], count, 0.03)
+    sky = torch.stack([uniform(0.45, 0.65), uniform(0.70, 0.85), uniform(0.90, 1.0)], dim=1)
     window_boxes = []
     for k in range(2):
         present = (n_windows > k).float()
-        x0 = slot[:, 1 + k] + 1 + u(0, 1) * (14 - w)
+        x0 = slot[:, 1 + k] + 1 + uniform(0, 1) * (14 - w)
         x1, y1 = x0 + w, top + h
         _paint(img, _rect(x0, top, x1, y1) * _each(present), frame)
         pane = _rect(x0 + 1.5, top + 1.5, x1 - 1.5, y1 - 1.5) * _each(present)
@@ -123,39 +125,40 @@ def _windows(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -
 
 def _picture(img: Tensor, gen: torch.Generator, horizon: Tensor, slot: Tensor) -> tuple[Tensor, Tensor]:
     """A framed landscape in slot 3 of half the rooms: (present, its box)."""
-    b = len(img)
-    u = partial(_uniform, gen, b)
-    has_picture = _bernoulli(gen, b, 0.5)
-    w, h = u(8, 13), u(7, 11)
-    x0 = slot[:, 3] + 1.5 + u(0, 1) * (13 - w)
-    top = 4 + u(0, 1) * (horizon - h - 10)
+    count = len(img)
+    uniform = partial(_uniform, gen, count)
+    has_picture = _bernoulli(gen, count, 0.5)
+    w, h = uniform(8, 13), uniform(7, 11)
+    x0 = slot[:, 3] + 1.5 + uniform(0, 1) * (13 - w)
+    top = 4 + uniform(0, 1) * (horizon - h - 10)
     x1, y1 = x0 + w, top + h
-    frame, _ = _choose(gen, [(0.15, 0.12, 0.10), (0.80, 0.65, 0.25), (0.95, 0.95, 0.95)], b, 0.03)
-    sky_colour = torch.rand(b, 3, generator=gen) * 0.6 + 0.4
-    land_colour = torch.rand(b, 3, generator=gen) * 0.7
-    split = top + 1.5 + u(0.3, 0.7) * (h - 3)
+    frame, _ = _choose(gen, [(0.15, 0.12, 0.10), (0.80, 0.65, 0.25), (0.95, 0.95, 0.95)], count, 0.03)
+    sky_colour = torch.rand(count, 3, generator=gen) * 0.6 + 0.4
+    land_colour = torch.rand(count, 3, generator=gen) * 0.7
+    split = top + 1.5 + uniform(0.3, 0.7) * (h - 3)
     _paint(img, _rect(x0, top, x1, y1) * _each(has_picture), frame)
     _paint(img, _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split) * _each(has_picture), sky_colour)
     _paint(img, _rect(x0 + 1.5, split, x1 - 1.5, y1 - 1.5) * _each(has_picture), land_colour)
-    sun = _ellipse(x0 + 1.5 + u(0.2, 0.8) * (w - 3), top + 3, 1.3, 1.3) * _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split)
-    _paint(img, sun * _each(has_picture), torch.tensor([1.0, 0.9, 0.3]).expand(b, 3))
+    sun = (_ellipse(x0 + 1.5 + uniform(0.2, 0.8) * (w - 3), top + 3, 1.3, 1.3)
+           * _rect(x0 + 1.5, top + 1.5, x1 - 1.5, split))
+    _paint(img, sun * _each(has_picture), torch.tensor([1.0, 0.9, 0.3]).expand(count, 3))
     picture_box = _nan_boxes(has_picture, x0, top, x1, y1)
 
     return has_picture, picture_box
 
 
-def _bed_geometry(b: int, gen: torch.Generator, horizon: Tensor) -> dict[str, Tensor]:
+def _bed_geometry(count: int, gen: torch.Generator, horizon: Tensor) -> dict[str, Tensor]:
     """Where each room's bed is (in 85% of them), before anything is drawn: the lamp stands beside it."""
-    u = partial(_uniform, gen, b)
-    has_bed = _bernoulli(gen, b, 0.85)
-    bed_w = u(26, 40)
-    bed_x0 = 1 + u(0, 1) * (62 - bed_w)
+    uniform = partial(_uniform, gen, count)
+    has_bed = _bernoulli(gen, count, 0.85)
+    bed_w = uniform(26, 40)
+    bed_x0 = 1 + uniform(0, 1) * (62 - bed_w)
     bed_x1 = bed_x0 + bed_w
-    bed_y1 = horizon + 12 + u(0, 1) * (62 - horizon - 12)
-    mattress_h = u(5, 8)
+    bed_y1 = horizon + 12 + uniform(0, 1) * (62 - horizon - 12)
+    mattress_h = uniform(5, 8)
     mattress_top = bed_y1 - 5 - mattress_h
-    head_top = mattress_top - u(6, 10)
-    head_left = torch.rand(b, generator=gen) < 0.5
+    head_top = mattress_top - uniform(6, 10)
+    head_left = torch.rand(count, generator=gen) < 0.5
 
     return {"has_bed": has_bed, "bed_x0": bed_x0, "bed_x1": bed_x1, "bed_y1": bed_y1, "mattress_top": mattress_top,
             "head_top": head_top, "head_left": head_left}
@@ -163,20 +166,20 @@ def _bed_geometry(b: int, gen: torch.Generator, horizon: Tensor) -> dict[str, Te
 
 def _lamp(img: Tensor, gen: torch.Generator, horizon: Tensor, bed: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     """A standing lamp in half the rooms, beside the bed where there is one: (present, its box)."""
-    b, zeros = len(img), torch.zeros(len(img))
+    count, zeros = len(img), torch.zeros(len(img))
     has_bed, bed_x0, bed_x1 = bed["has_bed"], bed["bed_x0"], bed["bed_x1"]
-    u = partial(_uniform, gen, b)
-    has_lamp = _bernoulli(gen, b, 0.5)
+    uniform = partial(_uniform, gen, count)
+    has_lamp = _bernoulli(gen, count, 0.5)
     left_space, right_space = bed_x0 * has_bed, (64 - bed_x1) * has_bed
     lamp_x = torch.where(left_space >= right_space, left_space / 2, bed_x1 + right_space / 2)
-    lamp_x = torch.where(has_bed.bool(), lamp_x, u(8, 56)).clamp(6, 58) + u(-1.5, 1.5)
-    lamp_y1 = torch.minimum(horizon + u(3, 12), torch.full((b,), 62.0))
-    stand_h = u(14, 20)
+    lamp_x = torch.where(has_bed.bool(), lamp_x, uniform(8, 56)).clamp(6, 58) + uniform(-1.5, 1.5)
+    lamp_y1 = torch.minimum(horizon + uniform(3, 12), torch.full((count,), 62.0))
+    stand_h = uniform(14, 20)
     shade_y1 = lamp_y1 - stand_h
-    shade_y0 = shade_y1 - u(5, 7)
-    shade_half = u(4, 5.5)
-    shade_colour = torch.stack([u(0.9, 1.0), u(0.75, 0.9), u(0.35, 0.6)], dim=1)
-    dark = torch.tensor([0.18, 0.16, 0.15]).expand(b, 3)
+    shade_y0 = shade_y1 - uniform(5, 7)
+    shade_half = uniform(4, 5.5)
+    shade_colour = torch.stack([uniform(0.9, 1.0), uniform(0.75, 0.9), uniform(0.35, 0.6)], dim=1)
+    dark = torch.tensor([0.18, 0.16, 0.15]).expand(count, 3)
     _paint(img, _rect(lamp_x - 0.6, shade_y1, lamp_x + 0.6, lamp_y1) * _each(has_lamp), dark)                  # stand
     _paint(img, _rect(lamp_x - 3, lamp_y1 - 1.5, lamp_x + 3, lamp_y1) * _each(has_lamp), dark)                  # base
     t = ((_YS + 0.5 - _each(shade_y0)) / _each(shade_y1 - shade_y0)).clamp(0, 1)      # shade: a trapezoid
@@ -190,12 +193,12 @@ def _lamp(img: Tensor, gen: torch.Generator, horizon: Tensor, bed: dict[str, Ten
 
 def _bed(img: Tensor, gen: torch.Generator, geometry: dict[str, Tensor]) -> Tensor:
     """The bed, nearest to the viewer: headboard, footboard, legs, rail, blanket and pillow; returns its box."""
-    b = len(img)
-    u = partial(_uniform, gen, b)
+    count = len(img)
+    uniform = partial(_uniform, gen, count)
     has_bed, bed_x0, bed_x1, bed_y1 = (geometry[k] for k in ("has_bed", "bed_x0", "bed_x1", "bed_y1"))
     mattress_top, head_top, head_left = (geometry[k] for k in ("mattress_top", "head_top", "head_left"))
-    frame, _ = _choose(gen, WOOD_COLOURS, b, 0.05)
-    blanket, _ = _choose(gen, BLANKET_COLOURS, b, 0.08)
+    frame, _ = _choose(gen, WOOD_COLOURS, count, 0.05)
+    blanket, _ = _choose(gen, BLANKET_COLOURS, count, 0.08)
     bed = _each(has_bed)
     head_x0 = torch.where(head_left, bed_x0, bed_x1 - 3)
     foot_x0 = torch.where(head_left, bed_x1 - 2, bed_x0)
@@ -208,7 +211,7 @@ def _bed(img: Tensor, gen: torch.Generator, geometry: dict[str, Tensor]) -> Tens
     _paint(img, _rect(bed_x0 + 3, bed_y1 - 6.5, bed_x1 - 2, bed_y1 - 5.5) * bed, blanket * 0.75)          # fold
     pillow_x = torch.where(head_left, bed_x0 + 3.5, bed_x1 - 11.5)
     _paint(img, _ellipse(pillow_x + 4, mattress_top - 0.5, 4.2, 2.2) * bed,
-           torch.stack([u(0.9, 1), u(0.9, 1), u(0.85, 1)], dim=1))                                          # pillow
+           torch.stack([uniform(0.9, 1), uniform(0.9, 1), uniform(0.85, 1)], dim=1))                        # pillow
     bed_box = _nan_boxes(has_bed, bed_x0, head_top, bed_x1, bed_y1)
 
     return bed_box
@@ -223,36 +226,36 @@ BACKGROUNDS = [(0.70, 0.80, 0.90), (0.75, 0.88, 0.75), (0.88, 0.78, 0.85), (0.80
                (0.92, 0.90, 0.75), (0.45, 0.55, 0.70)]
 
 
-def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
-    """Draw `b` portraits at 64x64 with smile, glasses, long hair, yaw, hair colour and skin tone."""
-    u = lambda lo, hi: _uniform(gen, b, lo, hi)                            # noqa: E731
-    smile, glasses, long_hair = _bernoulli(gen, b, 0.5), _bernoulli(gen, b, 0.5), _bernoulli(gen, b, 0.5)
-    yaw = u(-1, 1)
-    background, _ = _choose(gen, BACKGROUNDS, b, 0.06)
-    skin, skin_tone = _choose(gen, SKIN_TONES, b, 0.02)
-    hair, hair_colour = _choose(gen, HAIR_COLOURS, b, 0.03)
-    shirt = torch.rand(b, 3, generator=gen) * 0.8 + 0.1
+def draw_faces(count: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+    """Draw `count` portraits at 64x64 with smile, glasses, long hair, yaw, hair colour and skin tone."""
+    uniform = partial(_uniform, gen, count)
+    smile, glasses, long_hair = _bernoulli(gen, count, 0.5), _bernoulli(gen, count, 0.5), _bernoulli(gen, count, 0.5)
+    yaw = uniform(-1, 1)
+    background, _ = _choose(gen, BACKGROUNDS, count, 0.06)
+    skin, skin_tone = _choose(gen, SKIN_TONES, count, 0.02)
+    hair, hair_colour = _choose(gen, HAIR_COLOURS, count, 0.03)
+    shirt = torch.rand(count, 3, generator=gen) * 0.8 + 0.1
 
     img = background[:, :, None, None] * (1.05 - 0.12 * _YS / 64)[:, None]
-    img = img.expand(b, 3, CANVAS, CANVAS).contiguous()
-    cx, cy = 32 + u(-3, 3), 29 + u(-2, 2)
-    ry, rx0 = u(16, 18), u(12.5, 14)
+    img = img.expand(count, 3, CANVAS, CANVAS).contiguous()
+    cx, cy = 32 + uniform(-3, 3), 29 + uniform(-2, 2)
+    ry, rx0 = uniform(16, 18), uniform(12.5, 14)
     rx = rx0 * (1 - 0.28 * yaw.abs())                  # the oval narrows as the head turns
     fx = cx + 0.38 * rx0 * yaw                         # features shift toward the turned side
 
-    _paint(img, _ellipse(cx, 64 + 6 + u(0, 2), u(24, 28), 15), shirt)                                    # shoulders
-    long = _rect(cx - rx - 5, cy, cx + rx + 5, 58 + u(0, 3)).maximum(_ellipse(cx, cy - 1, rx + 5, ry + 3))
+    _paint(img, _ellipse(cx, 64 + 6 + uniform(0, 2), uniform(24, 28), 15), shirt)                        # shoulders
+    long = _rect(cx - rx - 5, cy, cx + rx + 5, 58 + uniform(0, 3)).maximum(_ellipse(cx, cy - 1, rx + 5, ry + 3))
     _paint(img, long * _each(long_hair), hair)                                                          # long hair
     _paint(img, _rect(cx - 5, cy + ry - 6, cx + 5, 59), skin * 0.85)                                     # neck
     _paint(img, _ellipse(cx, cy, rx, ry), skin)                                                          # face
-    hairline = cy - ry * u(0.35, 0.5)
+    hairline = cy - ry * uniform(0.35, 0.5)
     cap = _ellipse(cx, cy - 1.5, rx + 2, ry + 2.5) * _rect(cx - 40, cy - 40, cx + 40, hairline)
     _paint(img, cap, hair)                                                                               # hair on top
 
-    eye_y = cy - 2 + u(-0.5, 0.5)
+    eye_y = cy - 2 + uniform(-0.5, 0.5)
     spacing = 0.43 * rx0 * (1 - 0.25 * yaw.abs())
-    white = torch.tensor([0.97, 0.97, 0.97]).expand(b, 3)
-    dark = torch.tensor([0.08, 0.06, 0.06]).expand(b, 3)
+    white = torch.tensor([0.97, 0.97, 0.97]).expand(count, 3)
+    dark = torch.tensor([0.08, 0.06, 0.06]).expand(count, 3)
     for side in (-1, 1):
         ex = fx + side * spacing
         _paint(img, _rect(ex - 2.5, eye_y - 5.5, ex + 2.5, eye_y - 4.3), hair * 0.8)                    # eyebrow
@@ -269,7 +272,7 @@ def draw_faces(b: int, gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor],
     _paint(img, _ellipse(fx + 1.5 * yaw, cy + 4, 1.6, 2.8), skin * 0.78)                                  # nose
 
     mx, my = fx, cy + 9.5
-    lips = torch.tensor([0.62, 0.16, 0.16]).expand(b, 3)
+    lips = torch.tensor([0.62, 0.16, 0.16]).expand(count, 3)
     # A smile is an open, toothy grin (as most smiles in CelebA are), wide enough to survive a 64×64 generator;
     # a neutral mouth is a thin straight line.
     grin = _ellipse(mx, my, 6.5, 4.2) * _rect(mx - 8, my - 1.2, mx + 8, my + 6)                       # open mouth
@@ -318,7 +321,7 @@ def _shape_distance(label: int, u: Tensor, v: Tensor) -> Tensor:
     if name == "star":
         return _star(u, v)
     if name == "cross":
-        bar = lambda a, b: torch.minimum(0.95 - a.abs(), 0.3 - b.abs())     # noqa: E731
+        bar = lambda along, across: torch.minimum(0.95 - along.abs(), 0.3 - across.abs())     # noqa: E731
         return torch.maximum(bar(u, v), bar(v, u))
     if name == "ring":
         return torch.minimum(0.95 - rho, rho - 0.55)
@@ -336,52 +339,54 @@ def _shape_distance(label: int, u: Tensor, v: Tensor) -> Tensor:
     raise AssertionError(name)
 
 
-def draw_objects(b: int, gen: torch.Generator, labels: Tensor) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+def draw_objects(count: int, gen: torch.Generator,
+                 labels: Tensor) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
     """Draw one object of class `labels[i]` per image over textured, cluttered backgrounds."""
-    u = lambda lo, hi: _uniform(gen, b, lo, hi)                            # noqa: E731
+    uniform = partial(_uniform, gen, count)
     # Background: a two-colour gradient in a random direction, stripes and noise.
-    c0, c1 = torch.rand(b, 3, generator=gen), torch.rand(b, 3, generator=gen)
-    angle = u(0, 2 * math.pi)
+    c0, c1 = torch.rand(count, 3, generator=gen), torch.rand(count, 3, generator=gen)
+    angle = uniform(0, 2 * math.pi)
     t = ((torch.cos(_each(angle)) * (_XS - 32) + torch.sin(_each(angle)) * (_YS - 32)) / 45 + 0.5).clamp(0, 1)
     img = c0[:, :, None, None] + (c1 - c0)[:, :, None, None] * t[:, None]
-    stripe_angle, freq = u(0, math.pi), u(0.2, 0.9)
+    stripe_angle, freq = uniform(0, math.pi), uniform(0.2, 0.9)
     stripes = torch.sin(_each(freq) * (torch.cos(_each(stripe_angle)) * _XS + torch.sin(_each(stripe_angle)) * _YS)
-                        + _each(u(0, 2 * math.pi)))
-    stripe_colour = torch.rand(b, 3, generator=gen) - 0.5
-    img = img + (_each(u(0, 0.35)) * stripes)[:, None] * stripe_colour[:, :, None, None]
-    img = img + _each(u(0, 0.08))[:, None] * torch.randn(img.shape, generator=gen)
+                        + _each(uniform(0, 2 * math.pi)))
+    stripe_colour = torch.rand(count, 3, generator=gen) - 0.5
+    img = img + (_each(uniform(0, 0.35)) * stripes)[:, None] * stripe_colour[:, :, None, None]
+    img = img + _each(uniform(0, 0.08))[:, None] * torch.randn(img.shape, generator=gen)
 
     # Distractors: small blobs and thin lines in random colours.
     for _ in range(4):
-        r = u(1.5, 4)
-        _paint(img, _ellipse(u(0, 64), u(0, 64), r, r * u(0.5, 1.5)) * _each(_bernoulli(gen, b, 0.8)),
-               torch.rand(b, 3, generator=gen))
+        r = uniform(1.5, 4)
+        blob = _ellipse(uniform(0, 64), uniform(0, 64), r, r * uniform(0.5, 1.5))
+        _paint(img, blob * _each(_bernoulli(gen, count, 0.8)),
+               torch.rand(count, 3, generator=gen))
     for _ in range(2):
-        x, y, a, length = u(0, 64), u(0, 64), u(0, math.pi), u(6, 16)
+        x, y, a, length = uniform(0, 64), uniform(0, 64), uniform(0, math.pi), uniform(6, 16)
         along = torch.cos(_each(a)) * (_XS + 0.5 - _each(x)) + torch.sin(_each(a)) * (_YS + 0.5 - _each(y))
         across = -torch.sin(_each(a)) * (_XS + 0.5 - _each(x)) + torch.cos(_each(a)) * (_YS + 0.5 - _each(y))
         line = _soft(torch.minimum(_each(length) / 2 - along.abs(), 0.7 - across.abs()))
-        _paint(img, line * _each(_bernoulli(gen, b, 0.7)), torch.rand(b, 3, generator=gen))
+        _paint(img, line * _each(_bernoulli(gen, count, 0.7)), torch.rand(count, 3, generator=gen))
 
     # The object: random size, position, rotation and a colour that contrasts with the local background.
-    radius = u(11, 22)
-    cx, cy = radius + 2 + u(0, 1) * (60 - 2 * radius), radius + 2 + u(0, 1) * (60 - 2 * radius)
-    rot = u(0, 2 * math.pi)
+    radius = uniform(11, 22)
+    cx, cy = radius + 2 + uniform(0, 1) * (60 - 2 * radius), radius + 2 + uniform(0, 1) * (60 - 2 * radius)
+    rot = uniform(0, 2 * math.pi)
     dx, dy = _XS + 0.5 - _each(cx), _YS + 0.5 - _each(cy)
     uu = (torch.cos(_each(rot)) * dx + torch.sin(_each(rot)) * dy) / _each(radius)
     vv = (-torch.sin(_each(rot)) * dx + torch.cos(_each(rot)) * dy) / _each(radius)
-    distance = torch.empty(b, CANVAS, CANVAS)
+    distance = torch.empty(count, CANVAS, CANVAS)
     for k in range(len(OBJECT_CLASSES)):
         rows = (labels == k).nonzero().squeeze(1)
         if len(rows):
             distance[rows] = _shape_distance(k, uu[rows], vv[rows])
     mask = _soft(distance * _each(radius))
-    colour = torch.rand(b, 3, generator=gen)
+    colour = torch.rand(count, 3, generator=gen)
     local = (img * mask[:, None]).sum((2, 3)) / mask.sum((1, 2)).clamp(min=1)[:, None]
     luma = torch.tensor([0.299, 0.587, 0.114])
     flip = ((colour - local) @ luma).abs() < 0.3
     colour = torch.where(flip[:, None], ((local @ luma < 0.5).float()[:, None] * 0.7 + 0.3 * colour), colour)
-    shading = 1 + 0.15 * (uu * _each(u(-1, 1)) + vv * _each(u(-1, 1))).clamp(-1, 1)
+    shading = 1 + 0.15 * (uu * _each(uniform(-1, 1)) + vv * _each(uniform(-1, 1))).clamp(-1, 1)
     img.lerp_(colour[:, :, None, None] * shading[:, None], mask[:, None])
     boxes = {"object": torch.stack([cx - radius, cy - radius, cx + radius, cy + radius], dim=1)[:, None]}
     return _finish(img, gen, noise=(0.01, 0.04)), {}, boxes

@@ -147,7 +147,7 @@ def conditional_config(arch: str, profile: str | Profile | None = None, bn_affin
                        **overrides) -> ConditionalConfig:
     """The config of the chapter's conditional model `arch` ('dcgan' or 'fc') at a profile."""
     profile = _profile(profile)
-    sizes = chapter_sizes("conditional", profile)
+    sizes = chapter_sizes("conditional_nearest_neighbour", profile)
     width, epochs = (sizes.dcgan_width, sizes.dcgan_epochs) if arch == "dcgan" else (sizes.fc_width, sizes.fc_epochs)
     config = ConditionalConfig(arch=arch, dataset=sizes.dataset, n_train=sizes.n_train or None, width=width,
                                epochs=epochs, batch_size=sizes.batch_size, bn_affine=bn_affine, seed=profile.seed)
@@ -232,7 +232,7 @@ def conditional_digits(split: str = "train", profile: str | Profile | None = Non
     last 10,000 are its validation set) and its 10,000 test digits."""
     from dcgan_lib.data import in_memory, load_mnist5k
 
-    sizes = chapter_sizes("conditional", _profile(profile))
+    sizes = chapter_sizes("conditional_nearest_neighbour", _profile(profile))
     if (dataset or sizes.dataset) == "mnist5k":
         return load_mnist5k(32, (sizes.n_train if split == "train" else sizes.n_test) or None, split)
     digits = [str(d) for d in range(10)]

@@ -198,7 +198,7 @@ SIZES: dict[str, dict[str, ChapterSizes]] = {
                                     cnn_max_steps=20000, cnn_select_steps=10000, cnn_eval_every=250, cnn_patience=8,
                                     cnn_settings=4, svhn_n_val=10000),
     },
-    "conditional": {
+    "conditional_nearest_neighbour": {
         "ci": ConditionalSizes(dataset="mnist5k", n_train=1000, n_test=500, batch_size=64, dcgan_width=8,
                                dcgan_epochs=1, fc_width=64, fc_epochs=1, samples_small=1000, samples_large=5000),
         "book": ConditionalSizes(dataset="mnist5k", n_train=0, n_test=0, batch_size=64, dcgan_width=16,
