@@ -22,8 +22,8 @@ import os
 
 import torch
 
-from dcgan_lib.core.runtime import pick_device
 from dcgan_lib.analysis import speed
+from dcgan_lib.core.runtime import pick_device
 from dcgan_lib.train.loop import STEP_PRECISIONS, TrainConfig
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lib.models import Discriminator, Generator
 from dcgan_lib.analysis import speed
+from dcgan_lib.models import Discriminator, Generator
 from dcgan_lib.train.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
