@@ -225,3 +225,24 @@ def test_every_function_reads_in_one_screen():
                   for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                   and node.end_lineno - node.lineno + 1 > 60)
     assert not long, f"functions over 60 lines (module, function, lines): {long}"
+
+
+def test_every_code_cell_holds_one_idea():
+    """No code cell of a chapter over 15 lines (the style of the book): a longer one is split where its second
+    idea starts, or its bookkeeping moves into the library."""
+    import json
+
+    long = []
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            lines = "".join(cell["source"]).rstrip().splitlines() if cell["cell_type"] == "code" else []
+            long += [f"{path.name} cell {cell.get('id')}: {len(lines)} lines"] if len(lines) > 15 else []
+    assert not long, "code cells over 15 lines:\n" + "\n".join(long)
+
+
+def test_every_chapter_sizes_key_is_a_chapter():
+    """The sizes are keyed by the chapters' own short names (`tooling.chapters`: "training" for 02_training)."""
+    from dcgan_lib.tooling.chapters import chapters
+    from dcgan_lib.zoo.sizes import SIZES
+
+    assert set(SIZES) <= set(chapters()), sorted(set(SIZES) - set(chapters()))
