@@ -246,3 +246,22 @@ def test_every_chapter_sizes_key_is_a_chapter():
     from dcgan_lib.zoo.sizes import SIZES
 
     assert set(SIZES) <= set(chapters()), sorted(set(SIZES) - set(chapters()))
+
+
+def test_the_readme_layout_names_every_entry_of_the_tree():
+    """The README's layout table names every top-level entry of the repository, every module of each floor of
+    the library and every benchmark, so that a reader can find each file's room."""
+    import re
+    import subprocess
+
+    text = (ROOT / "README.md").read_text()
+    table = "\n".join(line for line in text[text.index("## Layout"):].splitlines()[1:] if line.startswith("|"))
+    named = set(re.findall(r"`([^`]+)`", table))
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    top = {path.split("/")[0] + ("/" if "/" in path else "") for path in tracked}
+    missing = [entry for entry in sorted(top) if entry not in named and f"{entry}run" not in named
+               and entry not in {".gitignore", "README.md"}]
+    modules_ = [path for path in tracked if re.fullmatch(r"dcgan_lib/\w+/\w+\.py", path)
+                and not path.endswith("__init__.py") and Path(path).stem not in named]
+    benchmarks = [path for path in tracked if path.startswith("benchmarks/") and Path(path).name not in named]
+    assert not (missing or modules_ or benchmarks), (missing, modules_, benchmarks)
