@@ -53,3 +53,14 @@ def test_the_list_names_every_chapter_model_at_each_profile():
         assert sum("faces DCGAN" in job.label for job in jobs) == zoo.chapter_sizes(
             "vector_arithmetic", profile).n_generators
     assert all("judge" not in job.label and "locator" not in job.label for job in zoo.book_models("full"))
+
+
+def test_this_machines_times_replace_the_committed_ones_model_by_model(tmp_cache, tmp_path, monkeypatch):
+    committed = tmp_path / "model_times.json"
+    committed.write_text('{"book": {"rooms DCGAN": 1200.0, "faces judge": 140.0}}')
+    monkeypatch.setattr(book_models, "MODEL_TIMES_FILE", committed)
+    book_models.save_times("book", {"rooms DCGAN": 800.0})          # one model timed here so far
+    assert book_models.recorded_times("book") == {"rooms DCGAN": 800.0, "faces judge": 140.0}
+    assert book_models.time_left("book", ["rooms DCGAN", "faces judge"], cores=2) == \
+        ", about 8 min more by the recorded times"
+    assert book_models.time_left("book", ["a model never timed"], cores=2) == ""

@@ -45,16 +45,15 @@ def model_key(label: str) -> str:
 
 
 def recorded_times(profile: str) -> dict[str, float]:
-    """{model: seconds} of the last models step at `profile`: this machine's (in the runs folder), else the
-    committed record; empty when neither has it."""
-    for path in (_local_times_file(), MODEL_TIMES_FILE):
+    """{model: seconds} of the models at `profile`: this machine's last time for each (in the runs folder) where
+    there is one, else the committed record's; empty when neither has it."""
+    times: dict[str, float] = {}
+    for path in (MODEL_TIMES_FILE, _local_times_file()):   # this machine's times replace the committed ones
         try:
-            times = json.loads(path.read_text()).get(profile)
+            times.update(json.loads(path.read_text()).get(profile) or {})
         except (OSError, ValueError):
             continue
-        if times:
-            return times
-    return {}
+    return times
 
 
 def _local_times_file() -> Path:
