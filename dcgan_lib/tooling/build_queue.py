@@ -19,6 +19,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 
+from tqdm.auto import tqdm
+
 from dcgan_lib.tooling.watchdog import IdleWatch
 
 
@@ -68,6 +70,8 @@ def run_tasks(tasks: list[Task], out: Path, profile: str, capacity: int, numbere
     chain_lengths(tasks)
     queue, running, done, ran, failed, retried = list(tasks), [], set(), [], [], set()
     pool = None
+    bar = tqdm(total=sum(t.model is not None for t in tasks), desc="the book's models", unit="model",
+               disable=not sys.stderr.isatty() or not any(t.model is not None for t in tasks))
     try:
         while running or (queue and (keep_going or not failed)):
             while queue and (keep_going or not failed):
@@ -88,9 +92,11 @@ def run_tasks(tasks: list[Task], out: Path, profile: str, capacity: int, numbere
             running.remove(job)
             if job.task.model is not None:
                 _model_finished(job, profile, capacity, queue, done, failed)
+                bar.update()
             else:
                 _chapter_finished(job, numbered, idle_timeout, queue, done, ran, failed, retried)
     finally:
+        bar.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if failed:
