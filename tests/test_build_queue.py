@@ -50,7 +50,7 @@ def test_a_chapter_waits_for_its_model_and_the_others_run_beside_it(tmp_cache, t
     assert Path(f"{marker}.first").read_text() == "False"   # 01 ran beside the model, not after it
     assert float(Path(f"{marker}.read").read_text()) >= float(marker.read_text())   # 02 started once it was stored
     said = capsys.readouterr().out
-    assert "done a slow model in 6 s; 0 model(s) left" in said
+    assert "done a slow model in 6 s; 0 model(s) still to start" in said
     assert "a slow model" in json.loads((tmp_cache / "runs" / "model_times.json").read_text())["ci"]   # kept
     assert json.loads((out / "02_second.ipynb").read_text())["metadata"]["dcgan_book_build"]["threads"] == 1
 

@@ -61,3 +61,26 @@ def test_the_training_chapter_runs_at_full_on_a_flat_folder_without_test(cache, 
     distances = [e for e in json.loads((cache / "runs" / "metrics" / "training.json").read_text())
                  if e["name"].startswith("fid_") and e["dataset"] == "folder"]
     assert distances and all(e["features"] == "stand-in" for e in distances)   # flagged, never taken for real
+
+
+def test_the_classification_chapter_follows_the_papers_protocol_with_d_trained_on_a_folder(tmp_path, monkeypatch):
+    """Chapter 08 at `full` with TRANSFER="folder": D learns from a user's class folders (ImageNet-1k's layout,
+    train/ and a held-out folder) and its features classify CIFAR-10, which it never saw: the paper's protocol."""
+    import papermill
+    from real_fixtures import write_cifar10, write_image_folder, write_svhn
+
+    data = tmp_path / "data"   # each dataset in its own folder under the data folder, as on a student's machine
+    write_cifar10(data / "cifar10", per_batch=200)
+    write_svhn(data / "svhn", n_train=1200, n_test=300)
+    write_image_folder(data / "folder", per_class=150, split=True)
+    for name, value in {"DCGAN_FULL_SMOKE": "1", "DCGAN_FID_STANDIN": "1", "DCGAN_DATA_DIR": str(data),
+                        "DCGAN_RUNS_DIR": str(tmp_path / "runs"), "DCGAN_PROGRESS": "0", "DCGAN_HEADLESS": "1",
+                        "DCGAN_PROFILE": "full"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DCGAN_REAL_DATA", raising=False)
+    chapter = ROOT / "book" / "08_classification.ipynb"
+    papermill.execute_notebook(str(chapter), str(tmp_path / chapter.name),
+                               parameters={"PROFILE": "full", "TRANSFER": "folder"}, cwd=str(chapter.parent),
+                               progress_bar=False, kernel_name="python3", execution_timeout=900)
+    executed = (tmp_path / chapter.name).read_text()
+    assert "folder D (transfer)" in executed and "transfer D over K-means" in executed

@@ -146,8 +146,8 @@ def _model_finished(job: _Running, profile: str, capacity: int, queue: list[Task
     seconds = job.future.result()
     save_times(profile, {job.task.name: seconds})
     left = [t.name for t in queue if t.model is not None]
-    print(f"  [{time.strftime('%H:%M:%S')}] done {job.task.name} in {seconds:.0f} s; {len(left)} model(s) left"
-          f"{time_left(profile, left, capacity)}", flush=True)
+    print(f"  [{time.strftime('%H:%M:%S')}] done {job.task.name} in {seconds:.0f} s; {len(left)} model(s) still "
+          f"to start{time_left(profile, left, capacity)}", flush=True)
 
 
 def _chapter_finished(job: _Running, numbered: dict[Path, int], idle_timeout: float, queue: list[Task],

@@ -66,6 +66,7 @@ MODEL_SPECS: dict[str, dict] = {
     "faces": dict(dataset="faces"),
     "objects10": dict(dataset="objects10"),
     "digits": dict(dataset="digits"),
+    "folder": dict(dataset="folder"),   # your own images (chapter 08 at full: ImageNet-1k's, the paper's protocol)
 }
 
 

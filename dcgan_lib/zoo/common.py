@@ -17,5 +17,12 @@ def as_profile(profile: str | Profile | None) -> Profile:
 
 def store_key(kind: str, config: Any, label: str) -> dict[str, Any]:
     """The store's key of a zoo model (its kind, config, label and the data's version), spelled once per kind and
-    passed to both `store.load_or_train` and `store.artefact_dir`, so that loading and finding it agree."""
-    return {"kind": kind, "config": config, "salt": DATA_VERSION, "label": label}
+    passed to both `store.load_or_train` and `store.artefact_dir`, so that loading and finding it agree. A model of
+    a user's folder of images is keyed by the folder's files too: other images train another model."""
+    salt = DATA_VERSION
+    if getattr(config, "dataset", None) == "folder":
+        from dcgan_lib.core.paths import real_data_root
+        from dcgan_lib.data.decode_once import source_fingerprint
+
+        salt += f"-folder-{source_fingerprint(real_data_root('folder'))}"
+    return {"kind": kind, "config": config, "salt": salt, "label": label}
