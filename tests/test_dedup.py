@@ -295,3 +295,22 @@ def test_preactivation_bits_equal_relu_code_bits():
     x = torch.randn(64, 3, 32, 32)
     for threshold in (0.0, 0.1):
         assert torch.equal(model.preactivation(x) > threshold, model.encode(x) > threshold)
+
+
+def test_copies_the_hash_never_saw_keep_their_shape_and_each_kind_gets_its_recall():
+    from dcgan_lib.analysis.dedup import TRANSFORMS, HashAutoencoder, recall_per_transform
+
+    images = torch.randint(0, 256, (6, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    for kind, transform in TRANSFORMS.items():
+        copy = transform(images)
+        assert copy.dtype == torch.uint8 and copy.shape == images.shape, kind
+        assert not torch.equal(copy, images), f"{kind} changed nothing"
+    assert torch.equal(TRANSFORMS["mirrored"](images), images.flip(-1))
+    torch.manual_seed(0)
+    model = HashAutoencoder(code_size=64)
+    found = recall_per_transform(images, model, radius=0, transforms={"unchanged": lambda x: x.clone(),
+                                                                     "mirrored": TRANSFORMS["mirrored"]})
+    assert found["unchanged"] == {"recall": 1.0, "median_bits": 0.0}
+    assert 0.0 <= found["mirrored"]["recall"] <= 1.0 and found["mirrored"]["median_bits"] >= 0
+    with pytest.raises(DedupError, match="uint8"):
+        recall_per_transform(images.float(), model, radius=4)

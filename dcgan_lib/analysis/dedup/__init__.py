@@ -12,7 +12,9 @@ duplicates, found in linear time by grouping on the code. This package provides,
 * :func:`find_duplicates`, which streams any image dataset through all of the above in bounded memory;
 * :func:`plant_near_duplicates`, which hides shifted, noisy, re-encoded copies in a dataset for evaluation,
   and the reference methods the chapter compares against (:func:`all_pairs_hamming`, :func:`pixel_hash_groups`,
-  :func:`brute_force_pairs`) with :func:`pair_precision_recall`.
+  :func:`brute_force_pairs`) with :func:`pair_precision_recall`;
+* :func:`recall_per_transform`, the hash's recall on copies made by changes its training never applied
+  (`unseen.TRANSFORMS`: mirrored, shifted further, zoomed, blurred, grey, heavy JPEG, ...).
 """
 from __future__ import annotations
 
@@ -38,11 +40,13 @@ from dcgan_lib.analysis.dedup.grouping import (
 from dcgan_lib.analysis.dedup.hashes import binarize, hamming_distance, hash_images, hash_to_int, pack_bits, unpack_bits
 from dcgan_lib.analysis.dedup.inputs import DedupError, iter_batches, prepare_images
 from dcgan_lib.analysis.dedup.pipeline import DedupResult, find_duplicates
+from dcgan_lib.analysis.dedup.unseen import TRANSFORMS, recall_per_transform
 
 __all__ = [
     "all_pairs_hamming", "AutoencoderConfig", "binarize", "brute_force_pairs", "DedupError", "DedupResult",
     "find_duplicates", "group_equal", "groups_from_pairs", "hamming_distance", "hash_images", "hash_to_int",
     "HashAutoencoder", "iter_batches", "near_pairs", "pack_bits", "pair_precision_recall", "pairs_from_groups",
-    "pixel_hash_groups", "plant_near_duplicates", "PlantedDuplicates", "prepare_images", "train_autoencoder",
+    "pixel_hash_groups", "plant_near_duplicates", "PlantedDuplicates", "prepare_images", "recall_per_transform",
+    "train_autoencoder", "TRANSFORMS",
     "unpack_bits",
 ]

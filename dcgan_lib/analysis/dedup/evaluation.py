@@ -52,10 +52,10 @@ def near_copy(image: Tensor, generator: torch.Generator, max_shift: int = 2, noi
     x = x + 255 * noise_std * torch.randn(x.shape, generator=generator)
     x = x.round().clamp(0, 255).to(torch.uint8)
     quality = int(torch.randint(jpeg_quality[0], jpeg_quality[1] + 1, (), generator=generator))
-    return _jpeg_roundtrip(x, quality)
+    return jpeg_roundtrip(x, quality)
 
 
-def _jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
+def jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
     """Encode a uint8 image [C, H, W] as JPEG at `quality` with PIL and decode it again."""
     import io
 
