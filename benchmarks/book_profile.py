@@ -10,7 +10,8 @@ builds (e.g. one kept from before a change):
 
 With `--models <model_times.json>` (the models step writes data/runs/model_times.json) it also prints the ideal
 cold build beside the actual one: every model's one-thread training time and every chapter's core-seconds
-(wall time × its threads), packed longest first on `--cores` cores, ignoring that chapters wait for models.
+(wall time × its threads), packed longest first on `--cores` cores, ignoring that chapters wait for models; each
+model counted as often as the book trains one of its kind (the times are kept per kind, without the seed).
 """
 from __future__ import annotations
 
@@ -56,9 +57,16 @@ def packed(jobs: list[float], cores: int) -> float:
 
 
 def ideal_cold(build: dict, models: Path, profile: str, cores: int) -> tuple[float, float]:
-    """(the ideal packing of a cold build's work, the sum of that work / cores: no packing can beat it)."""
+    """(the ideal packing of a cold build's work, the sum of that work / cores: no packing can beat it). The
+    times are kept per kind of model (`model_key`: the seeds of one model share a time), so each is counted as
+    often as `zoo.book_models` lists a model of that kind; chapters count their wall time × threads (all the
+    cores for one that ran alone)."""
+    from dcgan_lib import zoo
+    from dcgan_lib.tooling.book_models import model_key
+
     times = json.loads(models.read_text()).get(profile, {})
-    work = list(times.values()) + [s["seconds"] * (s["threads"] or 1) for s in build.values()]
+    work = [times[model_key(m.label)] for m in zoo.book_models(profile) if model_key(m.label) in times]
+    work += [s["seconds"] * (s["threads"] or cores) for s in build.values()]
     return packed(work, cores), sum(work) / cores
 
 
