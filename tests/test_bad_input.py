@@ -9,6 +9,8 @@ without its key words) / wrong (accepted silently).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import re
 import sys
@@ -29,6 +31,7 @@ from dcgan_lib.tooling import launch
 from dcgan_lib.tooling.run import check, parse_params
 from dcgan_lib.tooling.train_cli import check_args as check_train_args
 from dcgan_lib.tooling.train_cli import parser as train_parser
+from dcgan_lib.tooling.words import refuse_repeated
 from dcgan_lib.train.configs import ConditionalConfig, ConfigError, TrainConfig
 from dcgan_lib.train.loop import train
 
@@ -138,6 +141,18 @@ def _launch(*argv: str) -> Callable[[Path], Any]:
 
 def _train_cli(*argv: str) -> Callable[[Path], Any]:
     return lambda tmp: check_train_args(train_parser().parse_args(list(argv)))
+
+
+def _exits_saying(call: Callable[[], Any]) -> Callable[[Path], Any]:
+    """An argparse refusal (SystemExit, its message on stderr) as a ValueError carrying that message."""
+    def run(tmp: Path) -> Any:
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            try:
+                return call()
+            except SystemExit:
+                raise ValueError(said.getvalue()) from None
+    return run
 
 
 def _config(cls: type, **fields: Any) -> Callable[[Path], Any]:
@@ -301,6 +316,15 @@ BAD_INPUTS = [
     Bad("dcgan-train --download with a folder", lambda tmp: check_train_args(train_parser().parse_args(
         ["--data", str(_image_folder(tmp / "photos")), "--download"])), ValueError, "--download fetches"),
     # ---- the training launcher: python -m dcgan_lib.tooling.launch -----------------------------------------------
+    Bad("dcgan-train --data given twice", _exits_saying(lambda: refuse_repeated(
+        train_parser(), ["--data", "a", "--data=b"], ("--data", "--out"))), ValueError,
+        r"--data is given 2 times \(a, b\): give it once"),
+    Bad("runner --data-dir empty", _run_check(param=["DATASET=folder"], data_dir=""), ValueError,
+        "--data-dir is empty.*leave --data-dir out"),
+    Bad("runner --out empty", _run_check(out=" "), ValueError, "--out is empty"),
+    Bad("runner --out inside --data-dir", lambda tmp: (tmp.joinpath("photos").mkdir(), check(_run_args(
+        param=["DATASET=folder"], data_dir=str(tmp / "photos"), out=str(tmp / "photos" / "run")),
+        gpu_available=False)), ValueError, "--out .* is inside --data-dir"),
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),
     Bad("launch --lr -1", _launch("--lr", "-1"), ValueError, "--lr must be positive, got -1"),

@@ -56,7 +56,8 @@ def test_nested_folders_junk_and_a_link_loop_are_walked_once_and_the_junk_is_cou
     assert [p.name for p in scan.paths] == ["c.png", "a.png", "b.jpg"]   # walked from the top down
     assert scan.classes == ["cats", "dogs", "photos"] and scan.labels == [2, 0, 1]
     assert scan.skipped == {"files that are not images": 1, "macOS metadata files": 1,
-                            "hidden or system files": 1, "folders reached twice through a link": 1}
+                            "hidden or system files": 1, "folders reached twice through a link": 1,
+                            "hidden or system folders (their files are not read)": 1}   # __MACOSX
     assert "files that are not images: 1 (e.g." in scan.note() and "skipped" in scan.note()
 
 
@@ -128,3 +129,52 @@ def test_an_unreadable_folder_and_heic_photos_are_counted_not_dropped(tmp_path, 
     assert scan.skipped["folders that could not be read (permissions?)"] == 1
     assert scan.examples["folders that could not be read (permissions?)"].endswith("locked")
     assert any(reason.startswith("HEIC photos") for reason in scan.skipped) and len(scan.paths) == 1
+
+
+def test_a_portrait_phone_photo_is_read_upright_and_a_colour_key_lies_on_white(tmp_path):
+    """EXIF orientation 6 (a portrait photo stored landscape) is applied, as every viewer does; an L or RGB PNG
+    whose transparency is a colour key (tRNS) is laid on white, like any other transparency."""
+    photo = Image.new("RGB", (64, 48), (0, 0, 255))
+    photo.paste((255, 0, 0), (0, 0, 64, 8))                       # red along the stored top edge
+    exif = Image.Exif()
+    exif[0x0112] = 6                                              # rotate 90° clockwise to view
+    photo.save(tmp_path / "portrait.jpg", exif=exif, quality=95)
+    upright = np.asarray(open_image(tmp_path / "portrait.jpg"))
+    assert upright.shape == (64, 48, 3) and upright[32, -2, 0] > 200 and upright[32, 2, 2] > 200  # red on the right
+    for mode, key in (("L", 0), ("RGB", (0, 0, 0))):
+        icon = Image.new(mode, (40, 40), key)
+        icon.save(tmp_path / f"icon_{mode}.png", transparency=key)
+        assert np.asarray(open_image(tmp_path / f"icon_{mode}.png")).min() == 255, mode
+
+
+def test_split_folders_in_any_case_and_their_usual_names_are_never_trained_on(tmp_path):
+    for train, test in (("Train", "Test"), ("training", "testing"), ("TRAIN", "validation")):
+        root = tmp_path / f"{train}-{test}"
+        _photo(root / train / "cats" / "a.png")
+        _photo(root / test / "cats" / "held.png")
+        trained = folder_split(root, "train")
+        assert [p.name for p in trained.paths] == ["a.png"] and trained.classes == ["cats"], (train, test)
+        assert [p.name for p in folder_split(root, "test").paths] == ["held.png"]
+
+
+def test_hidden_folders_are_counted_and_any_file_name_bytes_are_split(tmp_path):
+    for i in range(12):
+        _photo(tmp_path / "album" / f"IMG_{i}.png")
+        _photo(tmp_path / "album" / ".thumbnails" / f"t{i}.png")
+    scan = scan_folder(tmp_path / "album")
+    assert len(scan.paths) == 12 and "hidden or system folders" in scan.note()
+    odd = os.fsdecode(b"caf\xe9.png")                             # a Latin-1 name from an old camera or zip
+    _photo(tmp_path / "album" / odd)
+    assert len(folder_split(tmp_path / "album", "train").paths) + len(folder_split(tmp_path / "album", "test").paths) \
+        == 13
+
+
+def test_the_fingerprint_follows_a_linked_album_as_the_scan_does(tmp_path):
+    shared = tmp_path / "shared_album"
+    _photo(shared / "a.png")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "shared").symlink_to(shared, target_is_directory=True)
+    (tmp_path / "photos" / "loop").symlink_to(tmp_path / "photos", target_is_directory=True)
+    before = source_fingerprint(tmp_path / "photos")
+    _photo(shared / "b.png")                                      # added to the album the folder links to
+    assert source_fingerprint(tmp_path / "photos") != before

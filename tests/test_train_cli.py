@@ -226,3 +226,26 @@ def test_dcgan_data_check_celeba_names_a_missing_attribute_table(tmp_path, capsy
     (tmp_path / "celeba" / "list_attr_celeba.txt").unlink()
     assert data_main(["check", "celeba", "--root", str(tmp_path), "--quiet"]) == 2
     assert "list_attr_celeba.txt: missing (chapter 06's faces judge reads it)" in capsys.readouterr().err
+
+
+def test_a_second_run_into_a_folder_in_use_changes_nothing_there(tmp_cache, tmp_path, capsys):
+    """While one process trains into --out, a second command into it (other data, --fresh) is refused before it
+    writes anything there: the run's record of its data stays the first run's."""
+    first, other, out = tmp_path / "first", tmp_path / "other", tmp_path / "run"
+    write_image_folder(first, per_class=10)
+    write_image_folder(other, per_class=10, seed=1)
+    out.mkdir()
+    (out / "data.json").write_text('{"data": "the first run"}\n')
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from dcgan_lib.core import store\nwith store.sole_writer(Path(sys.argv[1])):\n"
+                               "    print('held', flush=True); time.sleep(60)", str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        status = main(["--data", str(other), "--size", "32", "--ngf", "8", "--ndf", "8", "--epochs", "1",
+                       "--batch-size", "4", "--fresh", "--quiet", "--out", str(out)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert status == 2 and "is in use: process" in capsys.readouterr().err
+    assert (out / "data.json").read_text() == '{"data": "the first run"}\n'

@@ -253,14 +253,22 @@ class RunInUse(RuntimeError):
     """Another process is writing into a run folder."""
 
 
+_HELD: set[str] = set()   # the run folders held with `sole_writer(..., inner=True)` by this process
+
+
 @contextmanager
-def sole_writer(folder: Path) -> Iterator[None]:
+def sole_writer(folder: Path, inner: bool = False) -> Iterator[None]:
     """Hold <folder>/writer.lock, with this process's id in it, while a run writes into the folder: a second
     process is refused at once, naming the holder, instead of mixing its checkpoints with the first one's (where
-    the platform has no flock, Windows, no lock)."""
+    the platform has no flock, Windows, no lock). With `inner=True`, a `sole_writer` of the same folder inside this
+    one (the training loop's, under a command that first checks and records the run's data) passes through."""
     try:
         import fcntl
     except ImportError:
+        yield
+        return
+    key = str(Path(folder).resolve())
+    if key in _HELD:                    # held by this code with inner=True: its own training loop passes through
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
@@ -275,9 +283,12 @@ def sole_writer(folder: Path) -> Iterator[None]:
         handle.truncate(0)
         handle.write(str(os.getpid()))
         handle.flush()
+        if inner:
+            _HELD.add(key)
         try:
             yield
         finally:
+            _HELD.discard(key)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -16,11 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 JUNK_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints", "@eaDir", "$RECYCLE.BIN"})
-HELD_OUT_FOLDERS = ("test", "val")
+TRAIN_FOLDERS = ("train", "training")                                 # any case: Train/, TRAINING/ ...
+HELD_OUT_FOLDERS = ("test", "val", "validation", "valid", "testing")  # the same
 HELD_OUT_PERCENT = 10    # of a folder without test/ or val/, chosen by file name (see `is_held_out`)
+
+
+def split_folders(root: Path) -> tuple[Path | None, Path | None]:
+    """(the training folder, the held-out folder) directly under `root`, matched by name in any case
+    (train/Train/training; test/val/validation/testing), or None where there is none."""
+    subfolders = {d.name.lower(): d for d in sorted(Path(root).iterdir()) if d.is_dir()} if Path(root).is_dir() else {}
+    train = next((subfolders[n] for n in TRAIN_FOLDERS if n in subfolders), None)
+    return train, next((subfolders[n] for n in HELD_OUT_FOLDERS if n in subfolders), None)
 
 
 def image_suffixes() -> frozenset[str]:
@@ -58,7 +67,7 @@ def is_held_out(root: Path, path: Path) -> bool:
     """Whether `path` is one of the `HELD_OUT_PERCENT`% of a folder without test/ that are kept for measuring: a
     hash of its path under `root`, so the choice is the same on every machine, in every run, and an image added
     later never moves another one between the splits."""
-    name = path.relative_to(root).as_posix().encode()
+    name = os.fsencode(path.relative_to(root).as_posix())   # any bytes a file name holds, not only UTF-8
     return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big") % 100 < HELD_OUT_PERCENT
 
 
@@ -93,6 +102,9 @@ def scan_folder(root: Path) -> FolderScan:
             continue
         seen.add(real)
         relative = Path(folder).relative_to(root)
+        for junk in sorted(d for d in dirs if _junk_folder(d)):   # hidden folders and macOS metadata: counted
+            scan.skipped["hidden or system folders (their files are not read)"] += 1
+            scan.examples.setdefault("hidden or system folders (their files are not read)", str(Path(folder) / junk))
         dirs[:] = sorted(d for d in dirs if not _junk_folder(d))
         for name in sorted(files):
             path = Path(folder) / name
@@ -131,7 +143,7 @@ def open_image(path: str | Path) -> Image.Image:
     with Image.open(path) as image:
         image.seek(0)
         image.load()
-        return to_rgb(image)
+        return to_rgb(ImageOps.exif_transpose(image))   # a portrait phone photo the way every viewer shows it
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -144,8 +156,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
             (r for r in ranges if values.max() <= r), float(values.max()))
         grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
-    if image.mode == "P":
-        image = image.convert("RGBA")
+    if image.mode == "P" or (image.mode in ("L", "RGB") and "transparency" in image.info):
+        image = image.convert("RGBA")                      # a palette's or a colour key's transparency
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -156,8 +168,13 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def folder_fingerprint(root: Path) -> str:
     """A hash of the path, size and modification time of every file under `root`, at any depth: any image added,
     removed, replaced or touched changes it (a restored modification time still changes the size or the name)."""
-    digest = hashlib.sha1()
-    for folder, dirs, files in os.walk(root, followlinks=False):
+    digest, seen = hashlib.sha1(), set()
+    for folder, dirs, files in os.walk(root, followlinks=True):   # as `scan_folder` walks: through folder links
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs.sort()
         for name in sorted(files):
             path = Path(folder) / name

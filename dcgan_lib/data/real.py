@@ -12,11 +12,11 @@ from torch import Tensor
 
 from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data.folders import (
-    HELD_OUT_FOLDERS,
     HELD_OUT_PERCENT,
     FolderScan,
     open_image,
     scan_folder,
+    split_folders,
     split_scan,
 )
 from dcgan_lib.data.formats import (
@@ -101,17 +101,17 @@ def folder_split(root: Path, split: str) -> FolderScan:
         raise DatasetError(f"the folder dataset needs a folder of images, but {root} "
                            f"{'is a file' if root.exists() else 'does not exist'}: pass the folder that holds your "
                            f"images (dcgan-train --data <folder>, or data_dir=<folder>)")
-    held_out = next((root / sub for sub in HELD_OUT_FOLDERS if (root / sub).is_dir()), None)
-    if split == "train" and held_out is not None and not (root / "train").is_dir():
+    train, held_out = split_folders(root)
+    if split == "train" and held_out is not None and train is None:
         raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
                            f"in {root / 'train'}/ so that held-out images are never trained on")
     if held_out is None:   # no held-out folder: a fixed share of the images, chosen by name, is held out
-        scan = split_scan(scan_folder(root / "train" if (root / "train").is_dir() else root), split)
+        scan = split_scan(scan_folder(train or root), split)
         if not scan.paths and split != "train":
             raise DatasetError(f"the folder {root} has too few images to hold {HELD_OUT_PERCENT}% out for "
                                f"measuring: add images, or put a few in {root / 'test'}/")
     else:
-        scan = scan_folder((root / "train") if split == "train" else held_out)
+        scan = scan_folder(train if split == "train" else held_out)
     if not scan.paths:
         raise DatasetError(f"no images found in {scan.note()}: put image files (.jpg, .png, ...) in the folder, "
                            f"flat or in class folders")

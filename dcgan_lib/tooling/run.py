@@ -21,7 +21,7 @@ from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
 from dcgan_lib.data.specs import DATASET_SPECS
 from dcgan_lib.tooling.chapters import resolve
-from dcgan_lib.tooling.words import RUN, reword
+from dcgan_lib.tooling.words import RUN, refuse_repeated, reword
 
 
 def parse_params(pairs: list[str]) -> dict[str, object]:
@@ -94,6 +94,13 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     dataset = params.get("DATASET")
     if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r} in --param DATASET: choose one of {', '.join(DATASETS)}.")
+    for option, value in (("--data-dir", args.data_dir), ("--out", args.out)):
+        if value is not None and not value.strip():
+            raise ValueError(f"{option} is empty (an unset variable?): pass a folder, or leave {option} out.")
+    if args.data_dir is not None and args.out is not None and Path(args.data_dir).is_dir() \
+            and Path(args.out).resolve().is_relative_to(Path(args.data_dir).resolve()):
+        raise ValueError(f"--out {args.out} is inside --data-dir {args.data_dir}: the run's files would be read as "
+                         f"data. Put the run elsewhere, e.g. --out runs/{args.profile}.")
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         what = "is a file, not a folder" if Path(args.data_dir).exists() else "does not exist"
         raise ValueError(f"--data-dir {args.data_dir} {what}: pass the folder that holds the datasets.")
@@ -154,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                              "holds the torchvision datasets (sets DCGAN_REAL_DATA; the cache stays where it is)")
     parser.add_argument("--out", default=None, help="run folder for executed notebooks and metrics")
     parser.add_argument("--force", action="store_true", help="run the full profile even without a GPU")
+    argv = sys.argv[1:] if argv is None else argv
+    refuse_repeated(parser, argv, ("--data-dir", "--out", "--profile"))
     args = parser.parse_args(argv)
 
     import torch

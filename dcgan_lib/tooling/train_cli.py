@@ -19,13 +19,14 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from dcgan_lib.core import store
 from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
-from dcgan_lib.tooling.words import TRAIN, reword
+from dcgan_lib.tooling.words import TRAIN, refuse_repeated, reword
 from dcgan_lib.train.configs import ConfigError, RunConfigMismatch, TrainConfig
 from dcgan_lib.train.loop import TrainingDiverged, train
 
@@ -204,7 +205,10 @@ def schedule(n_images: int, batch_size: int | None, epochs: int | None) -> tuple
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 for a bad option or dataset, 1 for a diverged run, 130
     when stopped); any other error is one line unless --debug asks for its traceback."""
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    options = parser()
+    refuse_repeated(options, argv, ("--data", "--data-root", "--out"))
+    args = options.parse_args(argv)
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -218,9 +222,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the options, load the data, train; the exit status (see `main`)."""
+    """Check the options, then hold the run folder (a second command into it is refused at once, before it
+    changes anything there), load the data and train; the exit status (see `main`)."""
     try:
         config, out, root = check_args(args)
+    except (ValueError, DatasetError, ConfigError) as err:
+        print(f"error: {option_words(str(err))}", file=sys.stderr)
+        return 2
+    new_folder = not out.exists()
+    try:
+        with store.sole_writer(out, inner=True):   # train() inside re-enters it
+            status = _load_and_train(args, config, out, root)
+    except store.RunInUse as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if status == 2 and new_folder and {p.name for p in out.iterdir()} <= {"writer.lock"}:
+        shutil.rmtree(out)   # refused before anything was trained: leave no empty run folder behind
+    return status
+
+
+def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, root: Path | None) -> int:
+    """Load the data, record it in the run folder (refusing another run's folder) and train."""
+    try:
         real = not DATASET_SPECS[config.dataset].offline
         where = {"n": config.n_train, "split": "train", "data_dir": root if real else None,
                  "download": args.download and real}
@@ -253,9 +276,6 @@ def run(args: argparse.Namespace) -> int:
                          for name, (here, there) in err.fields.items())
         print(f"error: --out {out} holds a run trained with other options ({said}): give the run's options to "
               f"resume it (a larger --epochs extends it), another --out, or --fresh to start over.", file=sys.stderr)
-        return 2
-    except store.RunInUse as err:
-        print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nstopped {_progress(out)}: run the same command to resume.", file=sys.stderr)

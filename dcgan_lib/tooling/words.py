@@ -1,7 +1,9 @@
 """The library's argument names in each command's own words: a message from the data loaders or the configs
-names `download=True` or `image_size`; a user of `dcgan-train`, `dcgan-data` or the runner typed an option."""
+names `download=True` or `image_size`; a user of `dcgan-train`, `dcgan-data` or the runner typed an option. And
+`refuse_repeated`: the data or the run folder given twice is refused, not silently taken from its last use."""
 from __future__ import annotations
 
+import argparse
 import re
 
 Words = list[tuple[str, str]]
@@ -31,3 +33,16 @@ def reword(message: str, words: Words) -> str:
     for pattern, replacement in words:
         message = re.sub(pattern, replacement, message)
     return message
+
+
+def refuse_repeated(options: argparse.ArgumentParser, argv: list[str], flags: tuple[str, ...]) -> None:
+    """Stop (exit 2) when one of `flags` (the data and the run folder, where the last silently winning would
+    train on other data or into another folder: `--data a --data b`) is given more than once."""
+    given: dict[str, list[str]] = {}
+    for i, word in enumerate(argv):
+        flag, _, value = word.partition("=")
+        if flag in flags:
+            given.setdefault(flag, []).append(value if "=" in word else (argv[i + 1] if i + 1 < len(argv) else ""))
+    for flag, values in given.items():
+        if len(values) > 1:
+            options.error(f"{flag} is given {len(values)} times ({', '.join(values)}): give it once")
