@@ -321,6 +321,8 @@ BAD_INPUTS = [
         r"--data is given 2 times \(a, b\): give it once"),
     Bad("runner --data-dir empty", _run_check(param=["DATASET=folder"], data_dir=""), ValueError,
         "--data-dir is empty.*leave --data-dir out"),
+    Bad("runner DATASET=celeba with no CelebA where the chapters look", _run_check(
+        profile="ci", param=["DATASET=celeba"]), ValueError, "without --data-dir .*pass --data-dir"),
     Bad("runner --out empty", _run_check(out=" "), ValueError, "--out is empty"),
     Bad("runner --out inside --data-dir", lambda tmp: (tmp.joinpath("photos").mkdir(), check(_run_args(
         param=["DATASET=folder"], data_dir=str(tmp / "photos"), out=str(tmp / "photos" / "run")),

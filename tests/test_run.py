@@ -40,7 +40,7 @@ def test_command_line_exits_with_a_message(capsys):
 def test_a_chapters_parameters_are_read_from_its_parameters_cell():
     params = chapter_parameters(resolve(["forgetting"])[0])
     assert params["OBJECT"] == "window" and params["DATASET"] is None and "PROFILE" in params
-    notebooks, _ = check(args(chapters="training,results", param=["DATASET=celeba", "DEVICE=cpu"], force=True),
+    notebooks, _ = check(args(chapters="training,results", param=["DATASET=faces", "DEVICE=cpu"], force=True),
                          gpu_available=False)                     # known to one chosen chapter is enough
     assert len(notebooks) == 2
 
@@ -106,6 +106,6 @@ def test_a_request_a_new_user_might_make_is_refused_before_any_work(request_, wo
 
 
 def test_chapters_given_twice_are_both_run_and_a_spaced_parameter_is_read():
-    notebooks, params = check(args(chapters=["training", "architecture"], param=["DATASET = celeba"], force=True),
+    notebooks, params = check(args(chapters=["training", "architecture"], param=["DATASET = faces"], force=True),
                               gpu_available=False)
-    assert [n.stem for n in notebooks] == ["02_training", "01_architecture"] and params["DATASET"] == "celeba"
+    assert [n.stem for n in notebooks] == ["02_training", "01_architecture"] and params["DATASET"] == "faces"

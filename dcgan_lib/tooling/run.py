@@ -109,8 +109,8 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     if args.data_dir is not None and dataset is not None and DATASET_SPECS[dataset].offline:
         raise ValueError(f"--data-dir is for a real dataset's files; {dataset} is generated or ships with the "
                          f"library: leave --data-dir out.")
-    if args.data_dir is not None and dataset is not None:
-        check_data_dir(dataset, Path(args.data_dir))
+    if dataset is not None and not DATASET_SPECS[dataset].offline:   # checked where the chapter will read it
+        check_data_dir(dataset, Path(args.data_dir) if args.data_dir is not None else None)
     device = params.get("DEVICE")
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
         why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
@@ -123,16 +123,21 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     return notebooks, {"PROFILE": args.profile, **params}
 
 
-def check_data_dir(dataset: str, data_dir: Path) -> None:
-    """The real dataset named by --param DATASET must be in --data-dir, in its on-disk format, before any chapter
-    starts: a folder of PNGs passed as mnist is refused here, not an hour into a notebook."""
+def check_data_dir(dataset: str, data_dir: Path | None) -> None:
+    """The real dataset named by --param DATASET must be in --data-dir (without it, where the chapters look:
+    $DCGAN_REAL_DATA or data/<name>), in its on-disk format, before any chapter starts: a folder of PNGs passed
+    as mnist is refused here, not an hour into a notebook."""
+    from dcgan_lib.core.paths import real_data_root
     from dcgan_lib.data import DatasetError, load_dataset
 
+    root = data_dir if data_dir is not None else real_data_root(dataset)
     try:
-        load_dataset(dataset, DATASET_SPECS[dataset].sizes[0], split="train", data_dir=data_dir, download=False)
+        load_dataset(dataset, DATASET_SPECS[dataset].sizes[0], split="train", data_dir=root, download=False)
     except DatasetError as err:
-        raise ValueError(f"--param DATASET={dataset} with --data-dir {data_dir}: {reword(str(err), RUN)}. "
-                         f"(dcgan-data check {dataset} --root {data_dir} lists every problem.)") from None
+        where = f"with --data-dir {data_dir}" if data_dir is not None else \
+            f"without --data-dir (the chapters would read {root})"
+        raise ValueError(f"--param DATASET={dataset} {where}: {reword(str(err), RUN)}. (dcgan-data check {dataset} "
+                         f"--root {root} lists every problem; pass --data-dir <the folder that holds it>.)") from None
 
 
 def check_inception(notebooks: list[Path], dataset: object, profile: str) -> None:
