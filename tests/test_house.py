@@ -186,8 +186,10 @@ def test_no_chapter_name_below_the_zoo():
     """Only the zoo (and the tools above it) knows the chapters: the floors below take sizes and names as
     arguments, so a chapter renamed or added changes nothing there."""
     names = chapter_names()
+    words = {("data.folders", "training")}   # the usual name of a training-split folder (training/), not 02_training
     found = sorted((name, node.value) for name, tree in modules().items() if layer(name) < layer("zoo")
-                   for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in names)
+                   for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in names
+                   and (name, node.value) not in words)
     assert not found, f"chapter names below the zoo (module, name): {found}"
 
 
