@@ -178,3 +178,33 @@ def test_the_fingerprint_follows_a_linked_album_as_the_scan_does(tmp_path):
     before = source_fingerprint(tmp_path / "photos")
     _photo(shared / "b.png")                                      # added to the album the folder links to
     assert source_fingerprint(tmp_path / "photos") != before
+
+
+def test_documents_videos_raw_files_archives_and_broken_links_are_skipped_and_named(tmp_path):
+    """A PDF, a video, an HDF5 file or an EPS among the photos is skipped and counted, not fatal (PIL registers
+    them but cannot read them as pictures here); RAW files, archives and broken links are named for what they are."""
+    root = tmp_path / "photos"
+    for i in range(12):
+        _photo(root / f"IMG_{i}.jpg")
+    for name in ("scan_receipt.pdf", "MVI_0001.MPG", "weights.h5", "logo.eps"):
+        (root / name).write_bytes(b"%PDF-1.4 or any other bytes")
+    (root / "DSC_0001.CR2").write_bytes(b"II*\0raw")
+    (root / "photos.zip").write_bytes(b"PK\3\4")
+    (root / "USB Photos").symlink_to(tmp_path / "not-mounted")
+    scan = scan_folder(root)
+    assert len(scan.paths) == 12
+    assert scan.skipped["files that are not images"] == 4
+    assert any(reason.startswith("camera RAW files") for reason in scan.skipped)
+    assert any(reason.startswith("archives") for reason in scan.skipped)
+    assert scan.skipped["broken links (a drive not mounted?)"] == 1
+    assert len(load_dataset("folder", 32, data_dir=root)) == len(folder_split(root, "train").paths)
+
+
+def test_a_large_scan_gives_no_decompression_bomb_warning(tmp_path, monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)          # as if 40×40 were a huge scan
+    _photo(tmp_path / "scan.png", size=(40, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert open_image(tmp_path / "scan.png").size == (40, 40)

@@ -173,7 +173,8 @@ def test_an_unexpected_error_is_one_line_unless_debug_asks(tmp_path, capsys, mon
     command = ["--data", "digits", "--epochs", "1", "--out", str(tmp_path / "r"), *TINY]
     assert main(command) == 1
     err = capsys.readouterr().err
-    assert err.strip() == "error: OSError: something odd happened (run again with --debug for the details)"
+    assert err.strip() == ("error: OSError: something odd happened with a second line (run again with --debug for "
+                           "the details)")   # the whole message, on one line
     with pytest.raises(OSError, match="something odd"):
         main([*command, "--debug"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,19 @@ def split_folders(root: Path) -> tuple[Path | None, Path | None]:
     return train, next((subfolders[n] for n in HELD_OUT_FOLDERS if n in subfolders), None)
 
 
+# Formats PIL registers but cannot read as a picture here: it only writes PDF, it identifies MPEG and HDF5 files
+# without decoding them, and EPS needs Ghostscript. A document or a video among the photos is skipped, not fatal.
+NOT_PICTURES = frozenset({"PDF", "EPS", "MPEG", "HDF5", "BUFR", "GRIB", "FITS", "WMF"})
+CAMERA_RAW = frozenset({".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw"})
+ARCHIVES = frozenset({".zip", ".tar", ".gz", ".tgz", ".7z", ".rar", ".bz2", ".xz"})
+
+
 def image_suffixes() -> frozenset[str]:
-    """The file name endings PIL can open (.jpg, .png, .gif, .webp, .tif, .bmp, ...), lower case."""
+    """The file name endings of the pictures PIL can read (.jpg, .png, .gif, .webp, .tif, .bmp, ...), lower
+    case: not the formats it only writes or only identifies (`NOT_PICTURES`)."""
     Image.init()
-    return frozenset(ext.lower() for ext in Image.registered_extensions())
+    return frozenset(ext.lower() for ext, kind in Image.registered_extensions().items()
+                     if kind in Image.OPEN and kind not in NOT_PICTURES)
 
 
 @dataclass
@@ -108,7 +118,8 @@ def scan_folder(root: Path) -> FolderScan:
         dirs[:] = sorted(d for d in dirs if not _junk_folder(d))
         for name in sorted(files):
             path = Path(folder) / name
-            reason = _skip_reason(name, suffixes)
+            reason = "broken links (a drive not mounted?)" if path.is_symlink() and not path.exists() else \
+                _skip_reason(name, suffixes)
             if reason:
                 scan.skipped[reason] += 1
                 scan.examples.setdefault(reason, str(path))
@@ -130,6 +141,10 @@ def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
         return "macOS metadata files"
     if name.startswith(".") or name in {"Thumbs.db", "desktop.ini"}:
         return "hidden or system files"
+    if Path(name).suffix.lower() in CAMERA_RAW:
+        return "camera RAW files (export them as JPEG or PNG first, e.g. with the camera's software)"
+    if Path(name).suffix.lower() in ARCHIVES:
+        return "archives (unpack them into the folder first)"
     if Path(name).suffix.lower() in (".heic", ".heif"):
         return "HEIC photos (PIL cannot read them: convert them to JPEG, e.g. with the Photos app or heif-convert)"
     if Path(name).suffix.lower() not in suffixes:
@@ -140,10 +155,12 @@ def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
 def open_image(path: str | Path) -> Image.Image:
     """An image file as an 8-bit RGB PIL image, whatever its mode: 16- and 32-bit greyscale scaled to 8 bits
     (not clipped to white), palette and transparency laid on white, CMYK converted, an animation's first frame."""
-    with Image.open(path) as image:
-        image.seek(0)
-        image.load()
-        return to_rgb(ImageOps.exif_transpose(image))   # a portrait phone photo the way every viewer shows it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # a large scan is a photo, not an attack
+        with Image.open(path) as image:
+            image.seek(0)
+            image.load()
+            return to_rgb(ImageOps.exif_transpose(image))   # a portrait phone photo the way every viewer shows it
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

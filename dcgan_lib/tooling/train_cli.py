@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - a tool's user gets one line, not a traceback
         if args.debug:
             raise
-        first = (str(err).strip().splitlines() or [""])[0]
+        first = " ".join(str(err).split())   # the whole message on one line, never cut mid-sentence
         print(f"error: {type(err).__name__}: {first} (run again with --debug for the details)", file=sys.stderr)
         return 1
 
@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     except store.RunInUse as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if status == 2 and new_folder and {p.name for p in out.iterdir()} <= {"writer.lock"}:
+    if status in (2, 130) and new_folder and {p.name for p in out.iterdir()} <= {"writer.lock"}:
         shutil.rmtree(out)   # refused before anything was trained: leave no empty run folder behind
     return status
 
@@ -260,6 +260,10 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
     except (ValueError, DatasetError, ConfigError) as err:
         print(f"error: {option_words(str(err))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # Ctrl-C while the images are read: nothing was trained yet
+        print("\nstopped while reading the images, before any training: run the same command to start again.",
+              file=sys.stderr)
+        return 130
     print(f"{config.dataset}: {len(data):,} training images at {config.image_size}×{config.image_size}; "
           f"run folder {out}" + (f"\n{note}" if note else ""))
     if not args.fresh and (out / "checkpoint.pt").exists():
