@@ -30,6 +30,7 @@ from dcgan_lib.data import DatasetError, ImageDataset, check_channels, load_data
 from dcgan_lib.tooling import launch
 from dcgan_lib.tooling.run import check, parse_params
 from dcgan_lib.tooling.train_cli import check_args as check_train_args
+from dcgan_lib.tooling.train_cli import check_source
 from dcgan_lib.tooling.train_cli import parser as train_parser
 from dcgan_lib.tooling.words import refuse_repeated
 from dcgan_lib.train.configs import ConditionalConfig, ConfigError, TrainConfig
@@ -327,6 +328,12 @@ BAD_INPUTS = [
     Bad("runner --out inside --data-dir", lambda tmp: (tmp.joinpath("photos").mkdir(), check(_run_args(
         param=["DATASET=folder"], data_dir=str(tmp / "photos"), out=str(tmp / "photos" / "run")),
         gpu_available=False)), ValueError, "--out .* is inside --data-dir"),
+    Bad("dcgan-train --out a broken link", lambda tmp: (tmp.joinpath("run").symlink_to(tmp / "unmounted"),
+        check_train_args(train_parser().parse_args(["--data", "rooms", "--out", str(tmp / "run")]))), ValueError,
+        "--out .* is a broken link .*mount the drive"),
+    Bad("dcgan-train --out holding another project's checkpoint", lambda tmp: (
+        tmp.joinpath("run").mkdir(), torch.save({"model": torch.zeros(2)}, tmp / "run" / "checkpoint.pt"),
+        check_source(tmp / "run", "rooms", fresh=False)), ValueError, "did not write.*--fresh"),
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),
     Bad("launch --lr -1", _launch("--lr", "-1"), ValueError, "--lr must be positive, got -1"),

@@ -115,12 +115,22 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
         why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
         raise ValueError(f"--param DEVICE={device!r}: {why}; leave DEVICE out to use the best device there is.")
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ValueError(f"--out {args.out} is a file: pass a folder for the run's notebooks and metrics.")
+    _check_out(args.out)
     if args.profile == "full" and not gpu_available and not args.force:
         raise ValueError("The full profile is meant for a GPU and none is available here: it would take days on a "
                          "CPU. Run it on a GPU machine, or pass --force to run it anyway.")
     return notebooks, {"PROFILE": args.profile, **params}
+
+
+def _check_out(out: str | None) -> None:
+    """--out must be a folder this user can write, or one that can be made there."""
+    if out is None:
+        return
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out} is a file: pass a folder for the run's notebooks and metrics.")
+    existing = next(p for p in (Path(out).resolve(), *Path(out).resolve().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"--out {out}: {existing} is read-only: choose a folder you can write to.")
 
 
 def check_data_dir(dataset: str, data_dir: Path | None) -> None:

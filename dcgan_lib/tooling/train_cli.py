@@ -140,6 +140,9 @@ def check_out(out_text: str | None, data: Path) -> Path:
     if out_text is not None and not out_text.strip():
         raise ValueError("--out is empty: pass the folder for the run (e.g. --out runs/mine), or leave --out out.")
     out = Path(out_text).expanduser() if out_text else Path("runs") / data.name
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out {out} is a broken link (to {os.readlink(out)}): mount the drive it points to, or "
+                         f"pass another --out.")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: pass a folder for the run (it is made if missing).")
     if data.is_dir() and out.resolve().is_relative_to(data.resolve()):
@@ -155,6 +158,9 @@ def check_source(out: Path, data: str, fresh: bool) -> None:
     """Refuse to resume or extend a run in `out` that was trained on other data (two folders of one name share
     the default --out); record the data of a new run."""
     record = out / SOURCE_FILE
+    if not fresh and (out / "checkpoint.pt").exists() and not _is_run_checkpoint(out / "checkpoint.pt"):
+        raise ValueError(f"--out {out} holds a checkpoint.pt that dcgan-train did not write (or cannot read): pass "
+                         f"another --out, or --fresh to replace it.")
     if not fresh and (out / "checkpoint.pt").exists() and record.exists():
         trained_on = json.loads(record.read_text()).get("data")
         if trained_on != data:
@@ -162,6 +168,15 @@ def check_source(out: Path, data: str, fresh: bool) -> None:
                              f"for this data, or --fresh to start that run over.")
     out.mkdir(parents=True, exist_ok=True)
     store.write_text_atomic(json.dumps({"data": data}) + "\n", record)
+
+
+def _is_run_checkpoint(path: Path) -> bool:
+    """Whether `path` is a checkpoint of the library's training loop (loaded safely; weights and plain values)."""
+    try:
+        state = store.load(path)
+    except Exception:   # noqa: BLE001 - damaged, or not a checkpoint at all: either way not one to resume
+        return False
+    return isinstance(state, dict) and isinstance(state.get("config"), dict) and "epoch" in state
 
 
 def option_words(message: str) -> str:
