@@ -334,6 +334,8 @@ BAD_INPUTS = [
     Bad("dcgan-train --out holding another project's checkpoint", lambda tmp: (
         tmp.joinpath("run").mkdir(), torch.save({"model": torch.zeros(2)}, tmp / "run" / "checkpoint.pt"),
         check_source(tmp / "run", "rooms", fresh=False)), ValueError, "did not write.*--fresh"),
+    Bad("dcgan-train --data-root empty", _train_cli("--data", "cifar10", "--data-root", ""), ValueError,
+        "--data-root is empty.*leave --data-root out"),
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),
     Bad("launch --lr -1", _launch("--lr", "-1"), ValueError, "--lr must be positive, got -1"),

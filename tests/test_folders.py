@@ -208,3 +208,12 @@ def test_a_large_scan_gives_no_decompression_bomb_warning(tmp_path, monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert open_image(tmp_path / "scan.png").size == (40, 40)
+
+
+def test_a_picture_past_pils_safety_limit_is_named_with_the_fix(tmp_path, monkeypatch):
+    from dcgan_lib.data.real import _ImageLoader
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)            # as if 40×40 were a 225-megapixel panorama
+    _photo(tmp_path / "panorama.png", size=(40, 40))
+    with pytest.raises(DatasetError, match="larger than PIL's safety limit of 0 megapixels: downscale it"):
+        _ImageLoader(32)(str(tmp_path / "panorama.png"))

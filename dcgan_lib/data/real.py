@@ -79,6 +79,13 @@ class _ImageLoader:
     def __call__(self, path: str) -> Image.Image:
         try:
             image = open_image(path)
+        except PermissionError as err:
+            raise DatasetError(f"cannot read image file {path}: {err.strerror}: fix the permissions of the file or "
+                               f"its folder (e.g. chmod -R u+rX on the folder), then retry.") from None
+        except Image.DecompressionBombError:
+            limit = 2 * Image.MAX_IMAGE_PIXELS / 1e6
+            raise DatasetError(f"image file {path} is larger than PIL's safety limit of {limit:.0f} megapixels: "
+                               f"downscale it, or remove it.") from None
         except Exception as err:      # PIL raises several error types for broken files
             raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry "
                                f"(dcgan-data check lists every unreadable file).") from None

@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {', '.join(unknown)}: not a real dataset; choose from {', '.join(REAL_DATASETS)} (the "
               f"generated ones need no files)", file=sys.stderr)
         return 2
+    if args.root is not None and not args.root.strip():
+        print("error: --root is empty (an unset variable?): pass the folder that holds the data, or leave --root "
+              "out.", file=sys.stderr)
+        return 2
     status = 0
     for name in args.datasets:
         root = Path(args.root).expanduser() if args.root else real_data_root(name)

@@ -106,6 +106,9 @@ def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None
         value = getattr(args, option)
         if value is not None and value <= 0:
             raise ValueError(f"--{option.replace('_', '-')} must be a positive whole number, got {value}.")
+    if args.data_root is not None and not args.data_root.strip():
+        raise ValueError("--data-root is empty (an unset variable?): pass the folder that holds the dataset, or "
+                         "leave --data-root out.")
     if args.data_root is not None and folder is not None:
         raise ValueError("--data-root is for a named dataset; with a folder of images, --data is the folder itself.")
     root = folder if folder is not None else (Path(args.data_root).expanduser() if args.data_root else None)
@@ -146,8 +149,9 @@ def check_out(out_text: str | None, data: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: pass a folder for the run (it is made if missing).")
     if data.is_dir() and out.resolve().is_relative_to(data.resolve()):
+        elsewhere = data.resolve().parent / "runs" / data.resolve().name
         raise ValueError(f"--out {out} is inside --data {data}: the run's sample grids would be read as training "
-                         f"images. Put the run elsewhere, e.g. --out runs/{data.name}.")
+                         f"images. Put the run elsewhere, e.g. --out {elsewhere}.")
     existing = next(p for p in (out.resolve(), *out.resolve().parents) if p.exists())
     if not os.access(existing, os.W_OK):
         raise ValueError(f"--out {out}: {existing} is read-only: choose a folder you can write to.")
