@@ -156,6 +156,20 @@ def _exits_saying(call: Callable[[], Any]) -> Callable[[Path], Any]:
     return run
 
 
+def _data_cli(*argv: str) -> Callable[[Path], Any]:
+    """`dcgan-data` with `argv` (paths under the fresh folder: "{tmp}"): its refusal as a ValueError."""
+    from dcgan_lib.tooling.data_cli import main as data_main
+
+    def run(tmp: Path) -> Any:
+        (tmp / "photos").mkdir()
+        (tmp / "photos" / "notes.txt").write_text("x")
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            if data_main([a.format(tmp=tmp) for a in argv]) == 2:
+                raise ValueError(said.getvalue())
+    return run
+
+
 def _config(cls: type, **fields: Any) -> Callable[[Path], Any]:
     return lambda tmp: cls(**fields)
 
@@ -336,6 +350,10 @@ BAD_INPUTS = [
         check_source(tmp / "run", "rooms", fresh=False)), ValueError, "did not write.*--fresh"),
     Bad("dcgan-train --data-root empty", _train_cli("--data", "cifar10", "--data-root", ""), ValueError,
         "--data-root is empty.*leave --data-root out"),
+    Bad("dcgan-data check <a folder>", _data_cli("check", "{tmp}/photos", "--quiet"), ValueError,
+        "is a folder: .*dcgan-data check folder --root"),
+    Bad("dcgan-data check cifar10 --root <a file>", _data_cli("check", "cifar10", "--root", "{tmp}/photos/notes.txt"),
+        ValueError, "--root .* is a file: pass the folder"),
     Bad("launch --dataset imagenet", _launch("--dataset", "imagenet"), ValueError, "Unknown --dataset 'imagenet'"),
     Bad("launch --epochs 0", _launch("--epochs", "0"), ValueError, "--epochs must be a positive number, got 0"),
     Bad("launch --lr -1", _launch("--lr", "-1"), ValueError, "--lr must be positive, got -1"),

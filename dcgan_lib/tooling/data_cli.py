@@ -111,9 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns 0 when every dataset is readable, 2 otherwise."""
     args = parser().parse_args(argv)
     unknown = [name for name in args.datasets if name not in REAL_DATASETS]
+    folders = [name for name in unknown if Path(name).expanduser().is_dir()]
+    if folders:
+        print(f"error: {folders[0]} is a folder: check a folder of images with `dcgan-data check folder --root "
+              f"{folders[0]}`", file=sys.stderr)
+        return 2
     if unknown:
         print(f"error: {', '.join(unknown)}: not a real dataset; choose from {', '.join(REAL_DATASETS)} (the "
               f"generated ones need no files)", file=sys.stderr)
+        return 2
+    if args.root is not None and Path(args.root).expanduser().is_file():
+        print(f"error: --root {args.root} is a file: pass the folder that holds the dataset's files or "
+              f"folders", file=sys.stderr)
         return 2
     if args.root is not None and not args.root.strip():
         print("error: --root is empty (an unset variable?): pass the folder that holds the data, or leave --root "
