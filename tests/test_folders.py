@@ -217,3 +217,19 @@ def test_a_picture_past_pils_safety_limit_is_named_with_the_fix(tmp_path, monkey
     _photo(tmp_path / "panorama.png", size=(40, 40))
     with pytest.raises(DatasetError, match="larger than PIL's safety limit of 0 megapixels: downscale it"):
         _ImageLoader(32)(str(tmp_path / "panorama.png"))
+
+
+def test_a_file_that_cannot_be_looked_at_and_an_odd_name_do_not_stop_the_scan_or_the_fingerprint(tmp_path,
+                                                                                                   monkeypatch):
+    from pathlib import Path
+
+    for i in range(3):
+        _photo(tmp_path / "album" / f"IMG_{i}.png")
+    _photo(tmp_path / "album" / os.fsdecode(b"caf\xe9.png"))      # a Latin-1 name
+    assert len(source_fingerprint(tmp_path / "album")) > 8
+
+    def no_search_permission(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_symlink", no_search_permission)   # as in a folder without +x, as root cannot see
+    assert len(scan_folder(tmp_path / "album").paths) == 4

@@ -118,8 +118,7 @@ def scan_folder(root: Path) -> FolderScan:
         dirs[:] = sorted(d for d in dirs if not _junk_folder(d))
         for name in sorted(files):
             path = Path(folder) / name
-            reason = "broken links (a drive not mounted?)" if path.is_symlink() and not path.exists() else \
-                _skip_reason(name, suffixes)
+            reason = "broken links (a drive not mounted?)" if _broken_link(path) else _skip_reason(name, suffixes)
             if reason:
                 scan.skipped[reason] += 1
                 scan.examples.setdefault(reason, str(path))
@@ -130,6 +129,15 @@ def scan_folder(root: Path) -> FolderScan:
     scan.paths = [p for _, p in found]
     scan.labels = [index[c] for c, _ in found]
     return scan
+
+
+def _broken_link(path: Path) -> bool:
+    """Whether `path` is a link to nothing; False where it cannot even be looked at (a folder without search
+    permission: reading the file then names the permissions)."""
+    try:
+        return path.is_symlink() and not path.exists()
+    except OSError:
+        return False
 
 
 def _junk_folder(name: str) -> bool:
@@ -199,5 +207,5 @@ def folder_fingerprint(root: Path) -> str:
                 stat = path.stat()
             except OSError:
                 continue
-            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            digest.update(os.fsencode(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n"))
     return digest.hexdigest()[:16]

@@ -103,7 +103,8 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
     if problems:
         shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise DatasetError(f"{len(problems)} of the {sum(counts.values()):,} images ({' and '.join(counts)}) of "
-                           f"{name} in {root} cannot be read:\n  {shown}\nDelete or replace them, then check again.")
+                           f"{name} in {root} cannot be read:\n  {shown}\nFix, delete or replace them (each line says "
+                           f"how), then check again.")
     return counts
 
 
