@@ -31,7 +31,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dcgan_lib.core.profiles import PROFILE_NAMES
-from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, book_dir
+from dcgan_lib.tooling.chapters import FINGERPRINT_KEY, book_dir, short_name
 
 if TYPE_CHECKING:
     from dcgan_lib.zoo import BookModel
@@ -153,7 +152,7 @@ def execute_chapters(root: Path, out: Path, profile: str, skip: frozenset[str] =
     tasks = [Task(model.label, recorded.get(model_key(model.label), 0.0), 1, model=model) for model in models]
     tasks += [Task(n.stem, expected_seconds(out / n.name, profile), share, None if lanes <= 1 else share,
                    notebook=n, alone=n.stem in RUNS_ALONE,
-                   needs=frozenset(m.label for m in models if re.sub(r"^\d+_", "", n.stem) in m.chapters))
+                   needs=frozenset(m.label for m in models if short_name(n.stem) in m.chapters))
               for n in todo if n.stem not in GATHERING_PAGES]
     lane = dict(out=out, profile=profile, numbered=numbered, fingerprints=fingerprints, keep_going=keep_going,
                 idle_timeout=idle_timeout)

@@ -94,7 +94,7 @@ def run_tasks(tasks: list[Task], out: Path, profile: str, capacity: int, numbere
                 _model_finished(job, profile, capacity, queue, done, failed)
                 bar.update()
             else:
-                _chapter_finished(job, numbered, idle_timeout, queue, done, ran, failed, retried)
+                _chapter_finished(job, numbered, idle_timeout, queue, ran, failed, retried)
     finally:
         bar.close()
         if pool is not None:
@@ -151,7 +151,7 @@ def _model_finished(job: _Running, profile: str, capacity: int, queue: list[Task
 
 
 def _chapter_finished(job: _Running, numbered: dict[Path, int], idle_timeout: float, queue: list[Task],
-                      done: set[str], ran: list[str], failed: list[str], retried: set[str]) -> None:
+                      ran: list[str], failed: list[str], retried: set[str]) -> None:
     """A chapter ended: keep it, run it once more at the head of the queue (hung the first time), or fail."""
     job.log.close()
     notebook = job.task.notebook

@@ -18,12 +18,15 @@ def book_dir() -> Path:
     return root / "book"
 
 
+def short_name(stem: str) -> str:
+    """A chapter's name without its number prefix ("training" for 02_training): how sizes, results and the
+    book's models name it."""
+    return re.sub(r"^\d+_", "", stem)
+
+
 def chapters() -> dict[str, Path]:
-    """Every chapter notebook, keyed by its name without the number prefix, in book order."""
-    found = {}
-    for path in sorted(book_dir().glob("*.ipynb")):
-        found[re.sub(r"^\d+_", "", path.stem)] = path
-    return found
+    """Every chapter notebook, keyed by its short name, in book order."""
+    return {short_name(path.stem): path for path in sorted(book_dir().glob("*.ipynb"))}
 
 
 def resolve(names: list[str]) -> list[Path]:
@@ -31,7 +34,7 @@ def resolve(names: list[str]) -> list[Path]:
     known = chapters()
     paths = []
     for name in names:
-        key = re.sub(r"^\d+_", "", Path(name).stem)
+        key = short_name(Path(name).stem)
         if key not in known:
             raise ValueError(f"Unknown chapter {name!r}: the chapters are {', '.join(known)}.")
         paths.append(known[key])

@@ -23,14 +23,15 @@ class PlantedDuplicates:
     is_copy: Tensor                  # bool: True for the planted copies
 
 
-def _shift(x: Tensor, dy: int, dx: int) -> Tensor:
-    """Shift an image [C, H, W] by (dy, dx) pixels, filling the uncovered border by replicating the edge."""
-    c, h, w = x.shape
+def shifted(x: Tensor, dy: int, dx: int) -> Tensor:
+    """Images [..., C, H, W] shifted by (dy, dx) pixels, the uncovered border filled by replicating the edge
+    (float; one image or a batch)."""
+    c, h, w = x.shape[-3:]
     p = max(abs(dy), abs(dx))
     if p == 0:
         return x
-    padded = F.pad(x.float().unsqueeze(0), (p, p, p, p), mode="replicate")[0]
-    return padded[:, p - dy:p - dy + h, p - dx:p - dx + w]
+    padded = F.pad(x.float().reshape(-1, c, h, w), (p, p, p, p), mode="replicate")
+    return padded[..., p - dy:p - dy + h, p - dx:p - dx + w].reshape(x.shape)
 
 
 def near_copy(image: Tensor, generator: torch.Generator, max_shift: int = 2, noise_std: float = 0.02,
@@ -43,7 +44,7 @@ def near_copy(image: Tensor, generator: torch.Generator, max_shift: int = 2, noi
         return a + (b - a) * torch.rand((), generator=generator).item()
 
     dy, dx = torch.randint(-max_shift, max_shift + 1, (2,), generator=generator).tolist()
-    x = _shift(image, dy, dx).float()
+    x = shifted(image, dy, dx).float()
     if torch.rand((), generator=generator) < 0.5:
         x = x + 255 * uniform(-max_brightness, max_brightness)
     else:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dcgan_lib.analysis.dedup.autoencoder import HashAutoencoder
-from dcgan_lib.analysis.dedup.evaluation import jpeg_roundtrip
+from dcgan_lib.analysis.dedup.evaluation import jpeg_roundtrip, shifted
 from dcgan_lib.analysis.dedup.hashes import hamming_distance, hash_images
 from dcgan_lib.analysis.dedup.inputs import DedupError
 
@@ -26,8 +26,7 @@ def _as_uint8(x: Tensor) -> Tensor:
 
 def _shifted(x: Tensor, pixels: int = 4) -> Tensor:
     """Moved down and right by `pixels` (the border repeats the edge): twice the training's largest shift."""
-    h, w = x.shape[-2:]
-    return _as_uint8(F.pad(x.float(), (pixels, 0, pixels, 0), mode="replicate")[..., :h, :w])
+    return _as_uint8(shifted(x, pixels, pixels))
 
 
 def _zoomed(x: Tensor, fraction: float = 0.1) -> Tensor:
