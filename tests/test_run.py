@@ -2,7 +2,7 @@ import argparse
 import re
 
 import pytest
-from real_fixtures import write_celeba, write_image_folder
+from real_fixtures import write_celeba, write_cifar10, write_image_folder, write_lsun, write_mnist, write_svhn
 
 from dcgan_lib.tooling.chapters import chapters, resolve
 from dcgan_lib.tooling.run import chapter_parameters, check, check_inception, main, parse_params
@@ -54,6 +54,28 @@ def test_a_data_dir_that_does_not_hold_the_dataset_is_refused_before_any_chapter
         assert "download=True" not in str(err.value) and "data_dir=" not in str(err.value)
     notebooks, _ = check(args(param=["DATASET=folder"], data_dir=str(photos), force=True), gpu_available=False)
     assert len(notebooks) == 1
+
+
+def test_a_chapters_default_dataset_at_full_is_checked_too(tmp_path):
+    """Without --param DATASET, the training chapter reads LSUN at full: a --data-dir holding MNIST is refused
+    before any chapter, naming what the chapter reads and the two fixes (probe R13b)."""
+    write_mnist(tmp_path)
+    with pytest.raises(ValueError, match="02_training reads lsun .*--param DATASET=<the dataset you have>"):
+        check(args(data_dir=str(tmp_path), force=True), gpu_available=False)
+    notebooks, _ = check(args(param=["DATASET=mnist"], data_dir=str(tmp_path), force=True), gpu_available=False)
+    assert len(notebooks) == 1
+    write_lsun(tmp_path)
+    check(args(data_dir=str(tmp_path), force=True), gpu_available=False)
+    with pytest.raises(ValueError, match="08_classification reads cifar10"):   # 08: CIFAR-10, SVHN and the transfer D
+        check(args(chapters=["classification"], data_dir=str(tmp_path), force=True), gpu_available=False)
+    write_cifar10(tmp_path), write_svhn(tmp_path)
+    check(args(chapters=["classification"], data_dir=str(tmp_path), force=True), gpu_available=False)
+
+
+def test_a_data_dir_no_chosen_chapter_reads_is_refused(tmp_path):
+    """At ci the training chapter reads generated rooms: a --data-dir would be ignored without a word."""
+    with pytest.raises(ValueError, match="no chosen chapter reads a real dataset at --profile ci.*--param DATASET"):
+        check(args(profile="ci", data_dir=str(tmp_path)), gpu_available=False)
 
 
 def test_data_dir_is_where_the_real_data_is_not_the_cache(tmp_path, monkeypatch):

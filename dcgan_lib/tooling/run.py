@@ -20,7 +20,7 @@ from dcgan_lib.core.profiles import PROFILE_NAMES
 from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
 from dcgan_lib.data.specs import DATASET_SPECS
-from dcgan_lib.tooling.chapters import resolve
+from dcgan_lib.tooling.chapters import resolve, short_name
 from dcgan_lib.tooling.words import RUN, refuse_repeated, reword
 
 
@@ -109,8 +109,9 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     if args.data_dir is not None and dataset is not None and DATASET_SPECS[dataset].offline:
         raise ValueError(f"--data-dir is for a real dataset's files; {dataset} is generated or ships with the "
                          f"library: leave --data-dir out.")
+    data_dir = Path(args.data_dir) if args.data_dir is not None else None
     if dataset is not None and not DATASET_SPECS[dataset].offline:   # checked where the chapter will read it
-        check_data_dir(dataset, Path(args.data_dir) if args.data_dir is not None else None)
+        check_data_dir(dataset, data_dir)
     device = params.get("DEVICE")
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
         why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
@@ -119,6 +120,12 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     if args.profile == "full" and not gpu_available and not args.force:
         raise ValueError("The full profile is meant for a GPU and none is available here: it would take days on a "
                          "CPU. Run it on a GPU machine, or pass --force to run it anyway.")
+    defaults = default_datasets(notebooks, params, args.profile)
+    for chapter, real in defaults:
+        check_data_dir(real, data_dir, f"--profile {args.profile}: {chapter} reads {real} (its DATASET left out)")
+    if data_dir is not None and not defaults and (dataset is None or DATASET_SPECS[dataset].offline):
+        raise ValueError(f"--data-dir {args.data_dir} is given, but no chosen chapter reads a real dataset at "
+                         f"--profile {args.profile}: name the data with --param DATASET=..., or leave --data-dir out.")
     return notebooks, {"PROFILE": args.profile, **params}
 
 
@@ -133,7 +140,24 @@ def _check_out(out: str | None) -> None:
         raise ValueError(f"--out {out}: {existing} is read-only: choose a folder you can write to.")
 
 
-def check_data_dir(dataset: str, data_dir: Path | None) -> None:
+def default_datasets(notebooks: list[Path], params: dict[str, object], profile: str) -> list[tuple[str, str]]:
+    """(chapter, dataset) for each real dataset a chosen chapter reads by default at `profile`: the chapters that
+    were not given --param DATASET (e.g. LSUN for the training chapter at full)."""
+    from dcgan_lib.zoo.sizes import chapter_datasets
+
+    found = []
+    for notebook in notebooks:
+        if "DATASET" in params and "DATASET" in chapter_parameters(notebook):
+            continue
+        transfer = params.get("TRANSFER", "rooms")
+        transfer = transfer if isinstance(transfer, str) else "rooms"
+        for name in chapter_datasets(short_name(notebook.stem), profile, transfer):
+            if name in DATASET_SPECS and not DATASET_SPECS[name].offline:
+                found.append((notebook.stem, name))
+    return found
+
+
+def check_data_dir(dataset: str, data_dir: Path | None, why: str | None = None) -> None:
     """The real dataset named by --param DATASET must be in --data-dir (without it, where the chapters look:
     $DCGAN_REAL_DATA or data/<name>), in its on-disk format, before any chapter starts: a folder of PNGs passed
     as mnist is refused here, not an hour into a notebook."""
@@ -146,8 +170,10 @@ def check_data_dir(dataset: str, data_dir: Path | None) -> None:
     except DatasetError as err:
         where = f"with --data-dir {data_dir}" if data_dir is not None else \
             f"without --data-dir (the chapters would read {root})"
-        raise ValueError(f"--param DATASET={dataset} {where}: {reword(str(err), RUN)}. (dcgan-data check {dataset} "
-                         f"--root {root} lists every problem; pass --data-dir <the folder that holds it>.)") from None
+        fix = "pass --data-dir <the folder that holds it>"
+        fix += ", or --param DATASET=<the dataset you have>" if why else ""
+        raise ValueError(f"{why or f'--param DATASET={dataset}'} {where}: {reword(str(err), RUN)}. (dcgan-data check "
+                         f"{dataset} --root {root} lists every problem; {fix}.)") from None
 
 
 def check_inception(notebooks: list[Path], dataset: object, profile: str) -> None:

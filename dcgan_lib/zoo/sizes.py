@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from dcgan_lib.core.profiles import Profile, full_smoke
+from dcgan_lib.core.profiles import Profile, dataset_for, full_smoke
 from dcgan_lib.zoo.common import as_profile
 
 
@@ -233,3 +233,23 @@ def chapter_sizes(chapter: str, profile: str | Profile | None = None) -> Chapter
         return replace(SIZES[chapter]["ci"], **{f.name: getattr(full, f.name) for f in fields(full)
                                                 if isinstance(getattr(full, f.name), str)})
     return SIZES[chapter][name]
+
+
+# The offline data sets a chapter reads when its DATASET parameter is left out; a profile maps each to the real one
+# it stands for (`rooms` -> LSUN at full). The guidelines and conditional chapters name theirs in their sizes.
+CHAPTER_DATA: dict[str, tuple[str, ...]] = {
+    "training": ("rooms",), "deduplication": ("rooms",), "latent_walks": ("rooms",), "forgetting": ("rooms",),
+    "vector_arithmetic": ("faces",), "guided_backprop": ("rooms",), "classification": ("objects10",),
+}
+
+
+def chapter_datasets(chapter: str, profile: str | Profile | None = None, transfer: str = "rooms") -> tuple[str, ...]:
+    """The data sets `chapter` reads at a profile when its DATASET is left out (chapter 08 also reads its
+    TRANSFER model's, and SVHN at full), so that the runner can check them before any chapter starts."""
+    profile = as_profile(profile)
+    if chapter in ("guidelines", "conditional_nearest_neighbour"):
+        return (chapter_sizes(chapter, profile).dataset,)
+    names = list(CHAPTER_DATA.get(chapter, ()))
+    if chapter == "classification":
+        names += [transfer] + (["svhn"] if profile.name == "full" else [])
+    return tuple(dict.fromkeys(dataset_for(name, profile) for name in names))
