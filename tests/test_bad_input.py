@@ -140,6 +140,16 @@ def _launch(*argv: str) -> Callable[[Path], Any]:
     return call
 
 
+def _swapped_mnist(root: Path) -> None:
+    """MNIST's training images and labels files with their names swapped (probe H07)."""
+    from real_fixtures import write_mnist
+
+    write_mnist(root)
+    raw = root / "MNIST" / "raw"
+    images, labels = raw / "train-images-idx3-ubyte", raw / "train-labels-idx1-ubyte"
+    images.rename(raw / "swap"), labels.rename(images), (raw / "swap").rename(labels)
+
+
 def _train_cli(*argv: str) -> Callable[[Path], Any]:
     return lambda tmp: check_train_args(train_parser().parse_args(list(argv)))
 
@@ -350,6 +360,14 @@ BAD_INPUTS = [
         check_source(tmp / "run", "rooms", fresh=False)), ValueError, "did not write.*--fresh"),
     Bad("dcgan-train --data-root empty", _train_cli("--data", "cifar10", "--data-root", ""), ValueError,
         "--data-root is empty.*leave --data-root out"),
+    Bad("dcgan-train --epochs given twice", _exits_saying(lambda: refuse_repeated(
+        train_parser(), ["--data", "a", "--epochs", "1", "--epochs=3"])), ValueError,
+        r"--epochs is given 2 times \(1, 3\): give it once"),
+    Bad("dcgan-train --data-root that is a file", lambda tmp: (tmp.joinpath("root").write_text("x"), check_train_args(
+        train_parser().parse_args(["--data", "cifar10", "--data-root", str(tmp / "root")])))[1], ValueError,
+        "--data-root .*root is a file"),
+    Bad("MNIST with its images and labels files swapped", lambda tmp: (_swapped_mnist(tmp), load_dataset(
+        "mnist", 32, data_dir=tmp))[1], DatasetError, "holds labels and .* holds images: the two files were swapped"),
     Bad("dcgan-data check <a folder>", _data_cli("check", "{tmp}/photos", "--quiet"), ValueError,
         "is a folder: .*dcgan-data check folder --root"),
     Bad("dcgan-data check cifar10 --root <a file>", _data_cli("check", "cifar10", "--root", "{tmp}/photos/notes.txt"),

@@ -107,3 +107,18 @@ def test_damaged_files_are_named(tmp_path):
     (tmp_path / "celeba" / "identity_CelebA.txt").write_text("000001.jpg two\n")
     with pytest.raises(DatasetError, match="identity_CelebA.txt, line 1"):
         load_dataset("celeba", 32, data_dir=tmp_path)
+
+
+def test_celeba_unzipped_one_folder_too_deep_is_read(tmp_path):
+    """Unzipping img_align_celeba.zip inside img_align_celeba/ gives img_align_celeba/img_align_celeba/*.jpg
+    (probe H05): the images are found there, the same files as in the usual layout."""
+    write_celeba(tmp_path / "usual")
+    expected, _ = celeba_files(tmp_path / "usual", "train")
+    write_celeba(tmp_path / "deep")
+    images = tmp_path / "deep" / "celeba" / "img_align_celeba"
+    images.rename(tmp_path / "inner")
+    images.mkdir()
+    (tmp_path / "inner").rename(images / "img_align_celeba")
+    found, _ = celeba_files(tmp_path / "deep", "train")
+    assert [p.name for p in found] == [p.name for p in expected] and all(p.is_file() for p in found)
+    assert len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "deep")) == len(expected)

@@ -205,7 +205,8 @@ def test_a_batch_larger_than_the_data_is_refused_before_anything_is_deleted(tmp_
     run = tmp_path / "run"
     assert main(["--data", str(photos), "--epochs", "1", "--out", str(run), *TINY]) == 0
     kept = sorted(p.name for p in run.iterdir())
-    assert main(["--data", str(photos), "--out", str(run), "--fresh", *TINY, "--batch-size", "64"]) == 2
+    assert main(["--data", str(photos), "--out", str(run), "--fresh", *TINY[:-3], "--batch-size", "64",
+                 "--quiet"]) == 2
     assert "--batch-size 64 is more than the 5 training images: pass --batch-size 5 or less" in \
         capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == kept
@@ -250,3 +251,67 @@ def test_a_second_run_into_a_folder_in_use_changes_nothing_there(tmp_cache, tmp_
         holder.wait()
     assert status == 2 and "is in use: process" in capsys.readouterr().err
     assert (out / "data.json").read_text() == '{"data": "the first run"}\n'
+
+
+def test_a_run_follows_its_images_when_they_move_and_says_when_they_changed(tmp_path, capsys):
+    """Probe B07/B09: the same files in another folder resume the run, with a line that says so; images added
+    since the run began are named in a note (the record then describes the new set), never taken in silently."""
+    photos, run = write_image_folder(tmp_path / "photos", per_class=6), tmp_path / "run"
+    assert main(["--data", str(photos), "--epochs", "1", "--out", str(run), *TINY]) == 0
+    moved = photos.rename(tmp_path / "moved")
+    assert main(["--data", str(moved), "--epochs", "2", "--out", str(run), *TINY]) == 0
+    assert f"moved from {photos.resolve()} to {moved.resolve()} (the same files)" in capsys.readouterr().out
+    write_image_folder(tmp_path / "more", per_class=6, seed=3).rename(moved / "more")
+    assert main(["--data", str(moved), "--epochs", "3", "--out", str(run), *TINY]) == 0
+    out = capsys.readouterr().out
+    assert f"note: {moved.resolve()} changed since this run began" in out and "--fresh starts over" in out
+    assert main(["--data", str(moved), "--epochs", "3", "--out", str(run), *TINY]) == 0
+    assert "changed since" not in capsys.readouterr().out          # recorded: said once
+
+
+def test_other_options_are_refused_before_the_runs_record_changes(tmp_path, capsys):
+    """A resume with another --n-images is refused in the options' words ("all" for one left out), and the run's
+    data.json is left as it was; a larger --epochs is not named as a difference."""
+    photos, run = write_image_folder(tmp_path / "photos", per_class=6), tmp_path / "run"
+    assert main(["--data", str(photos), "--epochs", "1", "--n-images", "8", "--out", str(run), *TINY]) == 0
+    record = (run / "data.json").read_text()
+    write_image_folder(tmp_path / "more", per_class=3, seed=3).rename(photos / "more")
+    assert main(["--data", str(photos), "--epochs", "2", "--out", str(run), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "(--n-images all here, 8 in the run)" in err and "--epochs" not in err.split("):")[0]
+    assert (run / "data.json").read_text() == record
+
+
+def test_a_network_that_cannot_fit_in_memory_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    """Probe O07: a width that needs tens of gigabytes is refused with the estimate and the fix, and leaves no
+    run folder; the estimate is of the weights, Adam's state and a batch's activations."""
+    from dcgan_lib.tooling import train_cli
+    from dcgan_lib.train.configs import TrainConfig, training_memory
+
+    small = TrainConfig(dataset="rooms", image_size=32, nc=3, ngf=8, ndf=8, batch_size=4)
+    assert 0 < training_memory(small) < 10 ** 7 < training_memory(TrainConfig(
+        dataset="rooms", image_size=32, nc=3, ngf=4096, ndf=8, batch_size=4))
+    monkeypatch.setattr(train_cli, "free_memory", lambda device: 2 * 10 ** 9)
+    photos = write_image_folder(tmp_path / "photos", per_class=4)
+    argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--size", "32", "--ngf", "4096", "--ndf", "8",
+            "--batch-size", "4", "--quiet", "--epochs", "1"]
+    assert main(argv) == 2
+    assert "--ngf 4096 --ndf 8 at --size 32 with --batch-size 4 need about 43.5 GB to train, and 2.0 GB is free" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_download_into_a_data_root_that_is_not_there_yet_makes_it(tmp_path, monkeypatch):
+    """Probe O09: --download with a new --data-root is what a first download looks like: the folder is made."""
+    from dcgan_lib.tooling.train_cli import check_args, parser
+
+    root = tmp_path / "datasets"
+    check_args(parser().parse_args(["--data", "mnist", "--data-root", str(root), "--download"]))
+    write_mnist(root)
+    assert main(["--data", "mnist", "--data-root", str(root), "--download", "--epochs", "1", "--n-images", "8",
+                 "--out", str(tmp_path / "run"), *TINY]) == 0
+    new_root = tmp_path / "new"
+    monkeypatch.setattr("dcgan_lib.tooling.train_cli.decoded", lambda *a, **k: (_ for _ in ()).throw(
+        ValueError("offline")))
+    main(["--data", "mnist", "--data-root", str(new_root), "--download", "--out", str(tmp_path / "r2"), *TINY])
+    assert new_root.is_dir()

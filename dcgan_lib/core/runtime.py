@@ -70,6 +70,26 @@ def device_unavailable(device: str) -> str | None:
     return None
 
 
+def free_memory(device: str | torch.device = "cpu") -> int | None:
+    """Bytes this process can still allocate on `device` (a GPU's free memory; on a CPU the kernel's
+    MemAvailable, lowered by a `ulimit -v`), or None where that cannot be read: to refuse a run that cannot fit."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type != "cpu":
+        return None
+    try:
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    except OSError:
+        return None
+    free = int(meminfo["MemAvailable"].split()[0]) * 1024
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit != resource.RLIM_INFINITY:
+        free = min(free, limit - int(status["VmSize"].split()[0]) * 1024)
+    return max(free, 0)
+
+
 def machine_busy(load: float | None = None, factor: float = 1.5) -> bool:
     """Whether other work is slowing timings down: the 1-minute load average (`load`, else now) above `factor`
     times the CPU count. The chapters judge their speed bars only on a machine that is not busy, and record

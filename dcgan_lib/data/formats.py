@@ -92,8 +92,13 @@ def read_mnist(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
     folder, prefix = root / "MNIST" / "raw", "train" if train else "t10k"
     images = read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
     labels = read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
+    if images.ndim == 1 and labels.ndim == 3:
+        raise DatasetError(f"MNIST in {folder}: {prefix}-images-idx3-ubyte holds labels and {prefix}-labels-idx1-ubyte "
+                           f"holds images: the two files were swapped; give each its own name back")
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DatasetError(f"MNIST in {folder}: {images.shape} images do not match {labels.shape} labels")
+        raise DatasetError(f"MNIST in {folder}: {prefix}-images-idx3-ubyte holds {len(images):,} images of shape "
+                           f"{tuple(images.shape[1:])} and {prefix}-labels-idx1-ubyte {len(labels):,} labels: they "
+                           f"are from different downloads or damaged; download MNIST again")
     return images, labels
 
 
@@ -182,6 +187,8 @@ def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     partition = _table(folder / "list_eval_partition.txt")
     identity = _table(folder / "identity_CelebA.txt")
     images = folder / "img_align_celeba"
+    if (images / "img_align_celeba").is_dir() and not any(images.glob("*.jpg")):
+        images = images / "img_align_celeba"   # the zip unpacked into a folder of its own name: one level deeper
     if not images.is_dir():
         raise DatasetError(f"CelebA images not found: {images} is missing (unzip img_align_celeba.zip there)")
     wanted = [name for name, part in partition.items() if split == "all" or part == CELEBA_SPLITS[split]]

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="run folder for executed notebooks and metrics")
     parser.add_argument("--force", action="store_true", help="run the full profile even without a GPU")
     argv = sys.argv[1:] if argv is None else argv
-    refuse_repeated(parser, argv, ("--data-dir", "--out", "--profile"))
+    refuse_repeated(parser, argv)
     args = parser.parse_args(argv)
 
     import torch

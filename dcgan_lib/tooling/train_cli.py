@@ -24,10 +24,18 @@ import sys
 from pathlib import Path
 
 from dcgan_lib.core import store
-from dcgan_lib.core.runtime import device_unavailable
+from dcgan_lib.core.runtime import device_unavailable, free_memory, pick_device
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
+from dcgan_lib.data.folders import folder_fingerprint
 from dcgan_lib.tooling.words import TRAIN, refuse_repeated, reword
-from dcgan_lib.train.configs import ConfigError, RunConfigMismatch, TrainConfig
+from dcgan_lib.train.configs import (
+    ConfigError,
+    RunConfigMismatch,
+    TrainConfig,
+    check_resumable,
+    config_from_record,
+    training_memory,
+)
 from dcgan_lib.train.loop import TrainingDiverged, train
 
 SIZES = (32, 64, 128)
@@ -112,8 +120,11 @@ def check_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, Path | None
     if args.data_root is not None and folder is not None:
         raise ValueError("--data-root is for a named dataset; with a folder of images, --data is the folder itself.")
     root = folder if folder is not None else (Path(args.data_root).expanduser() if args.data_root else None)
-    if root is not None and not root.is_dir():
-        raise ValueError(f"--data-root {root} does not exist: pass the folder that holds the {name} files.")
+    if root is not None and root.exists() and not root.is_dir():
+        raise ValueError(f"--data-root {root} is a file: pass the folder that holds the {name} files.")
+    if root is not None and not root.exists() and not args.download:
+        raise ValueError(f"--data-root {root} does not exist: pass the folder that holds the {name} files, or add "
+                         f"--download to fetch them into it.")
     problem = device_unavailable(args.device) if args.device is not None else None
     if problem:
         raise ValueError(f"--device {args.device}: {problem}. Leave --device out to use the best device there is.")
@@ -158,20 +169,58 @@ def check_out(out_text: str | None, data: Path) -> Path:
     return out
 
 
-def check_source(out: Path, data: str, fresh: bool) -> None:
+def check_source(out: Path, data: str, fresh: bool, files: str | None = None, n_images: int | None = None,
+                 config: TrainConfig | None = None) -> str:
     """Refuse to resume or extend a run in `out` that was trained on other data (two folders of one name share
-    the default --out); record the data of a new run."""
+    the default --out) or with another `config` (RunConfigMismatch), and record the data of this run: its source,
+    and for a folder of images the fingerprint of its files and their number. Returns a note when the same files
+    moved, or the folder changed since."""
     record = out / SOURCE_FILE
     if not fresh and (out / "checkpoint.pt").exists() and not _is_run_checkpoint(out / "checkpoint.pt"):
         raise ValueError(f"--out {out} holds a checkpoint.pt that dcgan-train did not write (or cannot read): pass "
                          f"another --out, or --fresh to replace it.")
+    if not fresh and config is not None and (out / "checkpoint.pt").exists():   # before the record is rewritten
+        check_resumable(config_from_record(store.load(out / "checkpoint.pt")["config"]), config, out)
+    note = ""
     if not fresh and (out / "checkpoint.pt").exists() and record.exists():
-        trained_on = json.loads(record.read_text()).get("data")
-        if trained_on != data:
-            raise ValueError(f"--out {out} holds a run trained on {trained_on}, not on {data}: pass another --out "
-                             f"for this data, or --fresh to start that run over.")
+        before = json.loads(record.read_text())
+        same_files = files is not None and before.get("files") == files
+        if before.get("data") != data and not same_files:
+            raise ValueError(f"--out {out} holds a run trained on {before.get('data')}, not on {data}: pass another "
+                             f"--out for this data, or --fresh to start that run over.")
+        if before.get("data") != data:
+            note = f"the run's images moved from {before.get('data')} to {data} (the same files): resuming on them"
+        elif files is not None and before.get("files") not in (None, files):
+            counts = f"{before.get('images')} training images then, {n_images} now" \
+                if before.get("images") != n_images else "files added, removed or replaced"
+            note = (f"note: {data} changed since this run began ({counts}): it goes on with the images there now; "
+                    f"--fresh starts over on them")
     out.mkdir(parents=True, exist_ok=True)
-    store.write_text_atomic(json.dumps({"data": data}) + "\n", record)
+    facts = {"data": data} | ({"files": files, "images": n_images} if files is not None else {})
+    store.write_text_atomic(json.dumps(facts) + "\n", record)
+    return note
+
+
+def check_memory(config: TrainConfig, device: str | None) -> None:
+    """Refuse, before any training, a config whose weights, Adam's state and one batch's activations do not fit
+    in the memory free here (an allocator error an hour in, or at once, names no option)."""
+    where = pick_device(device)
+    need, free = training_memory(config), free_memory(where)
+    if free is not None and need > free:
+        raise ValueError(f"--ngf {config.ngf} --ndf {config.ndf} at --size {config.image_size} with --batch-size "
+                         f"{config.batch_size} need about {need / 1e9:.1f} GB to train, and {free / 1e9:.1f} GB is "
+                         f"free on {where}: give smaller widths (the paper's are 128, the default 64) or a smaller "
+                         f"--batch-size.")
+
+
+def _mismatch(out: Path, err: RunConfigMismatch) -> str:
+    """The options that differ from the run's in --out, in this command's words (an option left out: "all")."""
+    differs = {name: values for name, values in err.fields.items()   # more epochs alone would extend the run
+               if not (name == "epochs" and values[0] > values[1])}
+    said = ", ".join(f"{OPTIONS.get(name, name)} {'all' if here is None else here} here, "
+                     f"{'all' if there is None else there} in the run" for name, (here, there) in differs.items())
+    return (f"--out {out} holds a run trained with other options ({said}): give the run's options to resume it (a "
+            f"larger --epochs extends it), another --out, or --fresh to start over.")
 
 
 def _is_run_checkpoint(path: Path) -> bool:
@@ -226,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     when stopped); any other error is one line unless --debug asks for its traceback."""
     argv = sys.argv[1:] if argv is None else argv
     options = parser()
-    refuse_repeated(options, argv, ("--data", "--data-root", "--out"))
+    refuse_repeated(options, argv)
     args = options.parse_args(argv)
     try:
         return run(args)
@@ -264,6 +313,8 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
     """Load the data, record it in the run folder (refusing another run's folder) and train."""
     try:
         real = not DATASET_SPECS[config.dataset].offline
+        if args.download and root is not None:
+            root.mkdir(parents=True, exist_ok=True)   # --download fetches into a new --data-root as torchvision does
         where = {"n": config.n_train, "split": "train", "data_dir": root if real else None,
                  "download": args.download and real}
         data = (load_dataset(config.dataset, config.image_size, **where) if args.no_cache
@@ -273,9 +324,14 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
         if config.batch_size > len(data):
             raise ValueError(f"--batch-size {config.batch_size} is more than the {len(data)} training images: pass "
                              f"--batch-size {len(data)} or less, or leave --batch-size out.")
+        check_memory(config, args.device)
         source = str(root.resolve()) if config.dataset == "folder" else \
             config.dataset + (f" from {root.resolve()}" if root is not None else "")
-        check_source(out, source, args.fresh)
+        files = folder_fingerprint(root) if config.dataset == "folder" else None
+        moved_or_changed = check_source(out, source, args.fresh, files, len(data), config)
+    except RunConfigMismatch as err:  # a checkpoint in --out from other options
+        print(f"error: {_mismatch(out, err)}", file=sys.stderr)
+        return 2
     except (ValueError, DatasetError, ConfigError) as err:
         print(f"error: {option_words(str(err))}", file=sys.stderr)
         return 2
@@ -284,7 +340,7 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
               file=sys.stderr)
         return 130
     print(f"{config.dataset}: {len(data):,} training images at {config.image_size}×{config.image_size}; "
-          f"run folder {out}" + (f"\n{note}" if note else ""))
+          f"run folder {out}" + "".join(f"\n{n}" for n in (note, moved_or_changed) if n))
     if not args.fresh and (out / "checkpoint.pt").exists():
         print(f"resuming the run in {out}, {_progress(out)}")
     keep_every = args.keep_every or max(1, math.ceil(config.epochs / MAX_SNAPSHOTS))
@@ -294,11 +350,8 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except RunConfigMismatch as err:  # a checkpoint in --out from other options
-        said = ", ".join(f"{OPTIONS.get(name, name)} {here} here, {there} in the run"
-                         for name, (here, there) in err.fields.items())
-        print(f"error: --out {out} holds a run trained with other options ({said}): give the run's options to "
-              f"resume it (a larger --epochs extends it), another --out, or --fresh to start over.", file=sys.stderr)
+    except RunConfigMismatch as err:
+        print(f"error: {_mismatch(out, err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nstopped {_progress(out)}: run the same command to resume.", file=sys.stderr)

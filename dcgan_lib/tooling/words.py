@@ -1,6 +1,7 @@
 """The library's argument names in each command's own words: a message from the data loaders or the configs
 names `download=True` or `image_size`; a user of `dcgan-train`, `dcgan-data` or the runner typed an option. And
-`refuse_repeated`: the data or the run folder given twice is refused, not silently taken from its last use."""
+`refuse_repeated`: an option given twice (the data, the run folder, the epochs) is refused, not silently taken
+from its last use."""
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,13 @@ def reword(message: str, words: Words) -> str:
     return message
 
 
-def refuse_repeated(options: argparse.ArgumentParser, argv: list[str], flags: tuple[str, ...]) -> None:
-    """Stop (exit 2) when one of `flags` (the data and the run folder, where the last silently winning would
-    train on other data or into another folder: `--data a --data b`) is given more than once."""
+def refuse_repeated(options: argparse.ArgumentParser, argv: list[str], flags: tuple[str, ...] | None = None) -> None:
+    """Stop (exit 2) when one of `flags` (default: every option of `options` that takes one value) is given more
+    than once: the last silently winning would train on other data, into another folder, or for other epochs
+    (`--data a --data b`, `--epochs 1 ... --epochs 3`)."""
+    if flags is None:
+        flags = tuple(flag for action in options._actions if isinstance(action, argparse._StoreAction)
+                      for flag in action.option_strings)
     given: dict[str, list[str]] = {}
     for i, word in enumerate(argv):
         flag, _, value = word.partition("=")

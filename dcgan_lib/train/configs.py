@@ -155,6 +155,24 @@ def build_models(config: GANConfig) -> tuple[nn.Module, nn.Module]:
             FCDiscriminator(c.image_size, c.width, c.nc, c.n_classes, c.bn_affine))
 
 
+def training_memory(config: GANConfig) -> int:
+    """Bytes that training `config` needs at the least: the weights with their gradients and Adam's two moments
+    (16 bytes a parameter), and each layer's output for a batch twice (kept for backward, and its gradient).
+    Measured on the meta device, so a width that would need 50 GB costs nothing to ask about."""
+    with torch.device("meta"), torch.random.fork_rng(devices=[]):   # build_models seeds the global generator
+        G, D = build_models(config)
+        params = sum(p.numel() for model in (G, D) for p in model.parameters())
+        sizes: list[int] = []
+        hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel()))
+                 for model in (G, D) for m in model.modules() if not list(m.children())]
+        z = torch.zeros(config.batch_size, config.nz)
+        args = (torch.zeros(config.batch_size, dtype=torch.long),) if is_conditional(config) else ()
+        D(G(z, *args), *args)
+    for hook in hooks:
+        hook.remove()
+    return 16 * params + 2 * 4 * sum(sizes)
+
+
 def describe(config: GANConfig) -> str:
     """A few words for progress bars: which model, on which data."""
     if isinstance(config, AblationConfig):
