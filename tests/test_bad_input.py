@@ -140,6 +140,21 @@ def _launch(*argv: str) -> Callable[[Path], Any]:
     return call
 
 
+def _mnist(root: Path) -> None:
+    from real_fixtures import write_mnist
+
+    write_mnist(root)
+
+
+def _celeba_flat(root: Path) -> None:
+    """CelebA's images and tables straight in `root`, without the celeba/ folder (probe 3 S13)."""
+    from real_fixtures import write_celeba
+
+    write_celeba(root / "tmp")
+    for entry in (root / "tmp" / "celeba").iterdir():
+        entry.rename(root / entry.name)
+
+
 def _swapped_mnist(root: Path) -> None:
     """MNIST's training images and labels files with their names swapped (probe H07)."""
     from real_fixtures import write_mnist
@@ -349,6 +364,31 @@ BAD_INPUTS = [
     Bad("runner DATASET=celeba with no CelebA where the chapters look", _run_check(
         profile="ci", param=["DATASET=celeba"]), ValueError, "without --data-dir .*pass --data-dir"),
     Bad("runner --out empty", _run_check(out=" "), ValueError, "--out is empty"),
+    # ---- probe 3: a new user's files and options ------------------------------------------------------------------
+    Bad("dcgan-train --data a photo", lambda tmp: (_image_folder(tmp / "photos"), check_train_args(
+        train_parser().parse_args(["--data", str(tmp / "photos" / "class_0" / "a.png")])))[1], ValueError,
+        "--data .*a.png is a file: pass the folder that holds it"),
+    Bad("dcgan-train --data a zip", lambda tmp: (tmp.joinpath("photos.zip").write_bytes(b"PK"), check_train_args(
+        train_parser().parse_args(["--data", str(tmp / "photos.zip")])))[1], ValueError,
+        "photos.zip is a file: unpack it into a folder"),
+    Bad("dcgan-train --out inside a file", lambda tmp: (tmp.joinpath("photo.jpg").write_text("x"), check_train_args(
+        train_parser().parse_args(["--data", "rooms", "--out", str(tmp / "photo.jpg" / "run")])))[1], ValueError,
+        "photo.jpg is a file, so no folder can be made in it"),
+    Bad("dcgan-train --ou (an abbreviation) beside --out", _exits_saying(lambda: train_parser().parse_args(
+        ["--data", "rooms", "--out", "a", "--ou", "b"])), ValueError, "unrecognized arguments: --ou b"),
+    Bad("MNIST --root one level too deep", lambda tmp: (_mnist(tmp), load_dataset(
+        "mnist", 32, data_dir=tmp / "MNIST"))[1], DatasetError, "is the mnist data's own folder: pass the folder "
+        "that holds it"),
+    Bad("CIFAR-10 still packed", lambda tmp: (tmp.joinpath("cifar-10-python.tar.gz").write_bytes(b"x"),
+        load_dataset("cifar10", 32, data_dir=tmp))[1], DatasetError, "still packed: unpack it there"),
+    Bad("CelebA without its celeba/ folder", lambda tmp: (_celeba_flat(tmp), load_dataset(
+        "celeba", 32, data_dir=tmp))[1], DatasetError, "CelebA's files are in .* itself: move"),
+    Bad("runner OBJECT=chair", _run_check(profile="ci", chapters="forgetting", param=["OBJECT='chair'"]),
+        ValueError, "OBJECT='chair' is not one of the chapter's choices: bed, window"),
+    Bad("runner TRANSFER=imagenet", _run_check(profile="ci", chapters="classification", param=[
+        "TRANSFER='imagenet'"]), ValueError, "TRANSFER='imagenet' is not one of .*rooms, faces, folder"),
+    Bad("runner BOXES_FILE that is not there", _run_check(profile="ci", chapters="forgetting", param=[
+        "BOXES_FILE='/no/such.pt'"]), ValueError, "BOXES_FILE='/no/such.pt' is not a file"),
     Bad("runner --out inside --data-dir", lambda tmp: (tmp.joinpath("photos").mkdir(), check(_run_args(
         param=["DATASET=folder"], data_dir=str(tmp / "photos"), out=str(tmp / "photos" / "run")),
         gpu_available=False)), ValueError, "--out .* is inside --data-dir"),

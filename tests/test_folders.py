@@ -233,3 +233,75 @@ def test_a_file_that_cannot_be_looked_at_and_an_odd_name_do_not_stop_the_scan_or
 
     monkeypatch.setattr(Path, "is_symlink", no_search_permission)   # as in a folder without +x, as root cannot see
     assert len(scan_folder(tmp_path / "album").paths) == 4
+
+
+def test_a_split_one_folder_down_is_found_and_its_held_out_images_never_trained_on(tmp_path):
+    """Probe 3 L01/L02: a Kaggle zip's top folder (dogs-vs-cats/train, dogs-vs-cats/test) and YOLO's
+    images/train, images/val beside labels/: the held-out images are held out; two such folders are refused."""
+    for split, n in (("train", 6), ("test", 3)):
+        for i in range(n):
+            _photo(tmp_path / "kaggle" / "dogs-vs-cats" / split / "dogs" / f"{i}.jpg")
+            _photo(tmp_path / "yolo" / "images" / ("val" if split == "test" else split) / f"{i}.jpg")
+    (tmp_path / "yolo" / "labels").mkdir()
+    (tmp_path / "yolo" / "labels" / "0.txt").write_text("0 0.5 0.5 0.2 0.2")
+    for root in (tmp_path / "kaggle", tmp_path / "yolo"):
+        train, held_out = folder_split(root, "train"), folder_split(root, "test")
+        assert len(train.paths) == 6 and len(held_out.paths) == 3
+        assert not {p.parent.name for p in train.paths} & {"test", "val"}
+    for i in range(2):
+        _photo(tmp_path / "kaggle" / "other-set" / "train" / f"{i}.jpg")
+        _photo(tmp_path / "kaggle" / "other-set" / "val" / f"{i}.jpg")
+    with pytest.raises(DatasetError, match="holds 2 folders with their own train/ .*pass one of them"):
+        folder_split(tmp_path / "kaggle", "train")
+
+
+def test_images_beside_train_and_test_are_counted_and_named(tmp_path):
+    """Probe 3 L09: loose images next to train/ and a class folder beside it are not read, and the note says
+    how many, with one of them and where to move them."""
+    for i in range(4):
+        _photo(tmp_path / "set" / "train" / f"{i}.jpg")
+        _photo(tmp_path / "set" / "test" / f"{i}.jpg")
+        _photo(tmp_path / "set" / f"loose_{i}.jpg")
+        _photo(tmp_path / "set" / "more_cats" / f"{i}.jpg")
+    scan = folder_split(tmp_path / "set", "train")
+    assert len(scan.paths) == 4
+    assert "images outside train/ and test/ (move them into train/ to train on them): 8 (e.g." in scan.note()
+
+
+def test_a_cache_or_a_hidden_folder_inside_the_images_does_not_change_their_fingerprint(tmp_path):
+    """Probe 3 E03/E04: a decoded cache (not images) or a hidden folder kept inside the folder of images leaves
+    the folder's fingerprint as it was, so nothing is decoded again and again; an image added still changes it."""
+    for i in range(3):
+        _photo(tmp_path / "photos" / f"{i}.jpg")
+    before = source_fingerprint(tmp_path / "photos", images_only=True)
+    (tmp_path / "photos" / "cache" / "decoded").mkdir(parents=True)
+    (tmp_path / "photos" / "cache" / "decoded" / "images.u8").write_bytes(b"\0" * 64)
+    _photo(tmp_path / "photos" / ".dcgan_cache" / "grid.png")
+    assert source_fingerprint(tmp_path / "photos", images_only=True) == before
+    assert source_fingerprint(tmp_path / "photos") != before        # a real dataset's files all count
+    _photo(tmp_path / "photos" / "3.jpg")
+    assert source_fingerprint(tmp_path / "photos", images_only=True) != before
+
+
+def test_a_heic_photo_named_jpg_and_a_thumbnail_at_the_smallest_size_get_the_right_fix(tmp_path):
+    """Probe 3 D13/D17: a HEIC file named .jpg is named as HEIC; a thumbnail too small for --size 32 is not told
+    to use a smaller size (there is none)."""
+    from dcgan_lib.data.real import _ImageLoader
+
+    heic = tmp_path / "IMG_0001.jpg"
+    heic.write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
+    with pytest.raises(DatasetError, match="is a HEIC photo with another file name ending: convert it"):
+        _ImageLoader(32)(str(heic))
+    thumb = _photo(tmp_path / "thumb.png", size=(12, 12))
+    with pytest.raises(DatasetError, match=r"Remove it\.$"):
+        _ImageLoader(32)(str(thumb))
+
+
+def test_progress_bars_are_off_for_every_usual_spelling_of_no(monkeypatch):
+    from dcgan_lib.core.runtime import show_progress
+
+    for word in ("0", "false", "No", "off"):
+        monkeypatch.setenv("DCGAN_PROGRESS", word)
+        assert not show_progress()
+    monkeypatch.setenv("DCGAN_PROGRESS", "1")
+    assert show_progress()

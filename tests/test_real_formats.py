@@ -122,3 +122,26 @@ def test_celeba_unzipped_one_folder_too_deep_is_read(tmp_path):
     found, _ = celeba_files(tmp_path / "deep", "train")
     assert [p.name for p in found] == [p.name for p in expected] and all(p.is_file() for p in found)
     assert len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "deep")) == len(expected)
+
+
+def test_mnist_under_kaggles_file_names_is_read(tmp_path):
+    """Kaggle's MNIST names its files train-images.idx3-ubyte (a dot, not a dash): the same bytes, read alike."""
+    write_mnist(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    for path in raw.iterdir():
+        path.rename(raw / path.name.replace("-idx", ".idx"))
+    images, labels = read_mnist(tmp_path, train=True)
+    assert images.shape == (60, 28, 28) and labels.shape == (60,)
+
+
+def test_celeba_as_pngs_is_named_as_the_png_release(tmp_path):
+    """The img_align_celeba_png release beside tables that name .jpg files: said, not 'unzip again'."""
+    from PIL import Image
+
+    write_celeba(tmp_path)
+    images = tmp_path / "celeba" / "img_align_celeba"
+    for path in images.iterdir():
+        Image.open(path).save(path.with_suffix(".png"))
+        path.unlink()
+    with pytest.raises(DatasetError, match="are PNGs .*use the JPEG release"):
+        celeba_files(tmp_path, "train")

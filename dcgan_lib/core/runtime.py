@@ -20,8 +20,10 @@ from torch import nn
 
 
 def show_progress(progress: bool | None = None) -> bool:
-    """Whether to draw progress bars: `progress` if given, else unless $DCGAN_PROGRESS is '0' (as in book builds)."""
-    return progress if progress is not None else os.environ.get("DCGAN_PROGRESS", "1") != "0"
+    """Whether to draw progress bars: `progress` if given, else unless $DCGAN_PROGRESS is 0, false, no or off (as
+    in book builds)."""
+    off = os.environ.get("DCGAN_PROGRESS", "1").strip().lower() in {"0", "false", "no", "off"}
+    return progress if progress is not None else not off
 
 
 def live_widgets():

@@ -50,10 +50,11 @@ class DecodedSpec:
     version: int = DECODED_VERSION
 
 
-def source_fingerprint(root: Path) -> str:
+def source_fingerprint(root: Path, images_only: bool = False) -> str:
     """A hash of the path, size and modification time of every file under `root` at any depth
-    (`folders.folder_fingerprint`): adding, removing, renaming or rewriting any image changes it."""
-    return folder_fingerprint(root) if root.is_dir() else "missing"
+    (`folders.folder_fingerprint`): adding, removing, renaming or rewriting any image changes it. A folder of
+    images (`images_only`) is fingerprinted by the files its scan reads, so a cache kept inside it changes nothing."""
+    return folder_fingerprint(root, images_only) if root.is_dir() else "missing"
 
 
 def decoded(name: str, image_size: int, n: int | None = None, split: str = "train",
@@ -67,7 +68,7 @@ def decoded(name: str, image_size: int, n: int | None = None, split: str = "trai
         return dataset
     name = dataset.name
     source = Path(data_dir).expanduser() if data_dir is not None else real_data_root(name)
-    spec = DecodedSpec(name, split, image_size, n, str(source.resolve()), source_fingerprint(source))
+    spec = DecodedSpec(name, split, image_size, n, str(source.resolve()), source_fingerprint(source, name == "folder"))
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
 
     def fit(folder: Path) -> ImageDataset:

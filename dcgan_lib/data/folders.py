@@ -33,6 +33,33 @@ def split_folders(root: Path) -> tuple[Path | None, Path | None]:
     return train, next((subfolders[n] for n in HELD_OUT_FOLDERS if n in subfolders), None)
 
 
+def split_root(root: Path) -> Path:
+    """The folder whose train/ and test/ (or val/) split `root`: `root` itself, or the one folder under it that
+    holds them (a Kaggle zip's top folder, `dogs-vs-cats/train`; YOLO's `images/train` beside `labels/`), so
+    that held-out images one level down are never trained on. Two such folders are refused (ValueError)."""
+    if any(split_folders(root)) or not Path(root).is_dir():
+        return root
+    inner = [d for d in sorted(Path(root).iterdir()) if d.is_dir() and not _junk_folder(d.name)
+             and split_folders(d)[1] is not None]
+    if len(inner) > 1:
+        raise ValueError(f"{root} holds {len(inner)} folders with their own train/ and test/ or val/ "
+                         f"({', '.join(d.name for d in inner[:4])}): pass one of them as the folder of images")
+    return inner[0] if inner else root
+
+
+def outside_splits(root: Path, train: Path | None, held_out: Path | None) -> tuple[int, str]:
+    """(how many images, one of them) lie under `root` but in neither its training nor its held-out folder:
+    loose files beside train/, or class folders next to it. They are not read, so they are counted and named."""
+    suffixes, count, example = image_suffixes(), 0, ""
+    for entry in sorted(Path(root).iterdir()):
+        if entry in (train, held_out) or _junk_folder(entry.name):
+            continue
+        paths = scan_folder(entry).paths if entry.is_dir() else \
+            [entry] if _skip_reason(entry.name, suffixes) is None else []
+        count, example = count + len(paths), example or (str(paths[0]) if paths else "")
+    return count, example
+
+
 # Formats PIL registers but cannot read as a picture here: it only writes PDF, it identifies MPEG and HDF5 files
 # without decoding them, and EPS needs Ghostscript. A document or a video among the photos is skipped, not fatal.
 NOT_PICTURES = frozenset({"PDF", "EPS", "MPEG", "HDF5", "BUFR", "GRIB", "FITS", "WMF"})
@@ -165,6 +192,7 @@ def open_image(path: str | Path) -> Image.Image:
     (not clipped to white), palette and transparency laid on white, CMYK converted, an animation's first frame."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # a large scan is a photo, not an attack
+        warnings.filterwarnings("ignore", "(Possibly )?[Cc]orrupt EXIF", UserWarning)  # the pixels still decode
         with Image.open(path) as image:
             image.seek(0)
             image.load()
@@ -190,19 +218,23 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def folder_fingerprint(root: Path) -> str:
+def folder_fingerprint(root: Path, images_only: bool = False) -> str:
     """A hash of the path, size and modification time of every file under `root`, at any depth: any image added,
-    removed, replaced or touched changes it (a restored modification time still changes the size or the name)."""
-    digest, seen = hashlib.sha1(), set()
+    removed, replaced or touched changes it (a restored modification time still changes the size or the name).
+    With `images_only`, exactly the files `scan_folder` reads: a cache or a run folder kept inside a folder of
+    images, or its hidden folders, never change it."""
+    digest, seen, suffixes = hashlib.sha1(), set(), image_suffixes()
     for folder, dirs, files in os.walk(root, followlinks=True):   # as `scan_folder` walks: through folder links
         real = os.path.realpath(folder)
         if real in seen:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not (images_only and _junk_folder(d)))
         for name in sorted(files):
             path = Path(folder) / name
+            if images_only and _skip_reason(name, suffixes):
+                continue
             try:
                 stat = path.stat()
             except OSError:

@@ -66,7 +66,8 @@ class FileImages(torch.utils.data.Dataset):
 
 # ---- MNIST: idx files -------------------------------------------------------------------------------------------
 def _idx_file(folder: Path, stem: str) -> Path:
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
+    dotted = stem.replace("-idx", ".idx")   # Kaggle's copy: train-images.idx3-ubyte
+    for candidate in (folder / stem, folder / f"{stem}.gz", folder / dotted):
         if candidate.is_file():
             return candidate
     raise DatasetError(f"MNIST file {folder / stem} (or {stem}.gz) not found: download MNIST with torchvision "
@@ -193,6 +194,9 @@ def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
         raise DatasetError(f"CelebA images not found: {images} is missing (unzip img_align_celeba.zip there)")
     wanted = [name for name, part in partition.items() if split == "all" or part == CELEBA_SPLITS[split]]
     missing = [name for name in wanted[:1000] if not (images / name).is_file()]
+    if missing and (images / missing[0]).with_suffix(".png").is_file():
+        raise DatasetError(f"CelebA's images in {images} are PNGs (the img_align_celeba_png release), but its tables "
+                           f"name .jpg files: use the JPEG release, img_align_celeba.zip")
     if missing:
         raise DatasetError(f"CelebA image {images / missing[0]} is listed in list_eval_partition.txt but missing "
                            f"({len(missing)} of the first {min(len(wanted), 1000)} are): unzip img_align_celeba "

@@ -15,8 +15,10 @@ from dcgan_lib.data.folders import (
     HELD_OUT_PERCENT,
     FolderScan,
     open_image,
+    outside_splits,
     scan_folder,
     split_folders,
+    split_root,
     split_scan,
 )
 from dcgan_lib.data.formats import (
@@ -87,13 +89,56 @@ class _ImageLoader:
             raise DatasetError(f"image file {path} is larger than PIL's safety limit of {limit:.0f} megapixels: "
                                f"downscale it, or remove it.") from None
         except Exception as err:      # PIL raises several error types for broken files
+            if _is_heic(path):
+                raise DatasetError(f"image file {path} is a HEIC photo with another file name ending: convert it to "
+                                   f"JPEG (e.g. with heif-convert or the Photos app), or remove it.") from None
             raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry "
                                f"(dcgan-data check lists every unreadable file).") from None
         if min(image.size) < self.min_side:
+            smaller = "" if self.min_side <= 16 else ", or load the folder at a smaller image_size"
             raise DatasetError(f"image file {path} is {image.size[0]}×{image.size[1]} pixels: it would be blown up "
-                               f"more than twice to {2 * self.min_side}×{2 * self.min_side}. Remove it, or load the "
-                               f"folder at a smaller image_size.")
+                               f"more than twice to {2 * self.min_side}×{2 * self.min_side}. Remove it{smaller}.")
         return image
+
+
+# What each real dataset's folder holds at its top, as torchvision lays it out.
+TOP_ENTRIES = {"mnist": "MNIST", "cifar10": "cifar-10-batches-py", "svhn": "train_32x32.mat", "celeba": "celeba",
+               "lsun": "bedroom_train_lmdb"}
+
+
+def layout_problem(name: str, root: Path) -> str | None:
+    """What is wrong with a real dataset's folder that holds its files in another layout, with the fix: a folder
+    one level too deep, an archive not yet unpacked, CelebA's files without their celeba/ folder, MNIST's files
+    loose (None when the expected top entry is there, or nothing is recognised)."""
+    top = TOP_ENTRIES[name]
+    if (root / top).exists():
+        return None
+    if root.name == top or (name == "mnist" and root.name == "raw" and root.parent.name == "MNIST"):
+        parent = root.parent.parent if root.name == "raw" else root.parent
+        return f"{root} is the {name} data's own folder: pass the folder that holds it, {parent}"
+    if name == "cifar10" and (root / "cifar-10-python.tar.gz").is_file():
+        return f"{root} holds cifar-10-python.tar.gz still packed: unpack it there (tar xzf cifar-10-python.tar.gz)"
+    if name == "celeba" and ((root / "img_align_celeba").exists() or (root / "list_eval_partition.txt").exists()):
+        return (f"CelebA's files are in {root} itself: move img_align_celeba/ and the .txt tables into a folder "
+                f"{root / 'celeba'}")
+    if name == "celeba" and any(root.glob("**/list_eval_partition.csv")):
+        return (f"{root} holds Kaggle's CelebA (.csv tables): the reader needs the official release's .txt tables "
+                f"(list_eval_partition.txt, identity_CelebA.txt, list_attr_celeba.txt, ...) beside img_align_celeba/ "
+                f"in {root / 'celeba'}")
+    loose = sorted(root.glob("*-images[-.]idx3-ubyte*")) if name == "mnist" and root.is_dir() else []
+    if loose:
+        return f"MNIST's files ({loose[0].name}, ...) lie in {root} itself: move them into {root / 'MNIST' / 'raw'}"
+    return None
+
+
+def _is_heic(path: str | Path) -> bool:
+    """Whether the file holds a HEIC/HEIF photo (an ISO box 'ftyp' of a HEIF brand), whatever its name says."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"}
 
 
 def _is_empty(root: Path) -> bool:
@@ -108,6 +153,10 @@ def folder_split(root: Path, split: str) -> FolderScan:
         raise DatasetError(f"the folder dataset needs a folder of images, but {root} "
                            f"{'is a file' if root.exists() else 'does not exist'}: pass the folder that holds your "
                            f"images (dcgan-train --data <folder>, or data_dir=<folder>)")
+    try:
+        root = split_root(root)   # a Kaggle zip's top folder, or YOLO's images/: train/ and test/ one level down
+    except ValueError as err:
+        raise DatasetError(str(err)) from None
     train, held_out = split_folders(root)
     if split == "train" and held_out is not None and train is None:
         raise DatasetError(f"{root} has a {held_out.name}/ folder but no train/ folder: put the training images "
@@ -119,6 +168,11 @@ def folder_split(root: Path, split: str) -> FolderScan:
                                f"measuring: add images, or put a few in {root / 'test'}/")
     else:
         scan = scan_folder(train if split == "train" else held_out)
+        n_outside, example = outside_splits(root, train, held_out) if split == "train" else (0, "")
+        if n_outside:   # loose images beside train/, or class folders next to it: not read, so said
+            reason = (f"images outside {train.name}/ and {held_out.name}/ (move them into {train.name}/ to train on "
+                      f"them)")
+            scan.skipped[reason], scan.examples[reason] = n_outside, example
     if not scan.paths:
         raise DatasetError(f"no images found in {scan.note()}: put image files (.jpg, .png, ...) in the folder, "
                            f"flat or in class folders")
@@ -161,6 +215,8 @@ def load_real(name: str, image_size: int, n: int | None, split: str, data_dir: s
                            f"files there (or pass data_dir=<folder that holds them>)")
     if download:
         root.mkdir(parents=True, exist_ok=True)
+    elif name != "folder" and (problem := layout_problem(name, root)):
+        raise DatasetError(problem)
 
     try:
         if download and name in TORCHVISION_DOWNLOADS:   # torchvision fetches the files and checks their MD5

@@ -32,7 +32,7 @@ NO_DOWNLOAD = {
 
 def parser() -> argparse.ArgumentParser:
     """The command-line options of `dcgan-data`."""
-    p = argparse.ArgumentParser(prog="dcgan-data", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="dcgan-data", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("action", choices=("get", "check"), help="get: download with torchvision; check: read only")
     p.add_argument("datasets", nargs="+", metavar="DATASET", help=f"one or more of {', '.join(REAL_DATASETS)}")
     p.add_argument("--root", default=None, help="the folder that holds the datasets (the chapters' --data-dir)")

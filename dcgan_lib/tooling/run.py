@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from dcgan_lib.analysis.judges import JUDGE_SPECS
 from dcgan_lib.core.profiles import PROFILE_NAMES
 from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
@@ -112,6 +113,7 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
     data_dir = Path(args.data_dir) if args.data_dir is not None else None
     if dataset is not None and not DATASET_SPECS[dataset].offline:   # checked where the chapter will read it
         check_data_dir(dataset, data_dir)
+    check_choices(params)
     device = params.get("DEVICE")
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
         why = device_unavailable(device) if isinstance(device, str) else "give a name such as cuda or cpu"
@@ -127,6 +129,22 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
         raise ValueError(f"--data-dir {args.data_dir} is given, but no chosen chapter reads a real dataset at "
                          f"--profile {args.profile}: name the data with --param DATASET=..., or leave --data-dir out.")
     return notebooks, {"PROFILE": args.profile, **params}
+
+
+# Chapter parameters whose values are a fixed set, or a file: checked before a chapter starts, not inside it.
+CHOICES = {"OBJECT": JUDGE_SPECS["rooms"].binary, "TRANSFER": ("rooms", "faces", "folder")}
+
+
+def check_choices(params: dict[str, object]) -> None:
+    """OBJECT and TRANSFER must be one of their chapter's choices; BOXES_FILE must be a file."""
+    for name, choices in CHOICES.items():
+        if name in params and params[name] not in choices:
+            raise ValueError(f"--param {name}={params[name]!r} is not one of the chapter's choices: "
+                             f"{', '.join(choices)}.")
+    boxes = params.get("BOXES_FILE")
+    if boxes is not None and not (isinstance(boxes, str) and Path(boxes).expanduser().is_file()):
+        raise ValueError(f"--param BOXES_FILE={boxes!r} is not a file: pass the path of the torch file of boxes "
+                         f"(see chapter 05), or leave BOXES_FILE out.")
 
 
 def _check_out(out: str | None) -> None:
@@ -192,7 +210,8 @@ def check_inception(notebooks: list[Path], dataset: object, profile: str) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m dcgan_lib.tooling.run", description=__doc__.splitlines()[0],
+                                     allow_abbrev=False)
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="full")
     parser.add_argument("--chapters", required=True, action="append",
                         help="comma-separated chapter names, e.g. training,latent_walks (may be given again)")
@@ -205,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     refuse_repeated(parser, argv)
     args = parser.parse_args(argv)
+    for option in ("data_dir", "out"):   # `--data-dir=~/photos`: the shell leaves a ~ after = as it is
+        if getattr(args, option):
+            setattr(args, option, os.path.expanduser(getattr(args, option)))
 
     import torch
 

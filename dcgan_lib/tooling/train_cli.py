@@ -26,7 +26,7 @@ from pathlib import Path
 from dcgan_lib.core import store
 from dcgan_lib.core.runtime import device_unavailable, free_memory, pick_device
 from dcgan_lib.data import DATASET_SPECS, DATASETS, DatasetError, decoded, load_dataset
-from dcgan_lib.data.folders import folder_fingerprint
+from dcgan_lib.data.folders import ARCHIVES, folder_fingerprint
 from dcgan_lib.tooling.words import TRAIN, refuse_repeated, reword
 from dcgan_lib.train.configs import (
     ConfigError,
@@ -55,7 +55,7 @@ class _Defaults(argparse.HelpFormatter):
 
 def parser() -> argparse.ArgumentParser:
     """The command-line options of `dcgan-train` (`--help` lists them with their defaults)."""
-    p = argparse.ArgumentParser(prog="dcgan-train", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="dcgan-train", description=__doc__.split("\n\n")[0], allow_abbrev=False,
                                 formatter_class=_Defaults)
     p.add_argument("--data", required=True,
                    help=f"a folder of images, or a dataset name: {', '.join(DATASETS)}")
@@ -74,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nz", type=int, default=100, help="size of z")
     p.add_argument("--ngf", type=int, default=64, help="G's width")
     p.add_argument("--ndf", type=int, default=64, help="D's width")
-    p.add_argument("--n-images", type=int, default=None, help="train on the first N images only (default: all)")
+    p.add_argument("--n-images", type=int, default=None,
+                   help="train on N of the images, drawn at random (the same N in every run; default: all)")
     p.add_argument("--seed", type=int, default=0, help="the weights' initialisation (data order and z follow it)")
     p.add_argument("--out", default=None, help="run folder: checkpoints and sample grids (default runs/<data name>)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
@@ -103,6 +104,10 @@ def resolve_data(data: str) -> tuple[str, Path | None]:
         return "folder", path
     if data in DATASETS:
         return data, None
+    if path.is_file():
+        fix = "unpack it into a folder and pass that folder" if path.suffix.lower() in ARCHIVES else \
+            f"pass the folder that holds it (--data {path.parent})"
+        raise ValueError(f"--data {data} is a file: {fix}.")
     raise ValueError(f"--data {data!r} is neither a folder (no such directory) nor a dataset name: pass the "
                      f"folder of your images, or one of {', '.join(DATASETS)}.")
 
@@ -164,6 +169,8 @@ def check_out(out_text: str | None, data: Path) -> Path:
         raise ValueError(f"--out {out} is inside --data {data}: the run's sample grids would be read as training "
                          f"images. Put the run elsewhere, e.g. --out {elsewhere}.")
     existing = next(p for p in (out.resolve(), *out.resolve().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} is a file, so no folder can be made in it: choose another --out.")
     if not os.access(existing, os.W_OK):
         raise ValueError(f"--out {out}: {existing} is read-only: choose a folder you can write to.")
     return out
@@ -299,6 +306,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     new_folder = not out.exists()
     try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:   # /proc, a full or vanished drive: said before anything is read
+        print(f"error: --out {out}: the folder cannot be made there ({err.strerror}): choose a folder you can "
+              f"write to.", file=sys.stderr)
+        return 2
+    try:
         with store.sole_writer(out, inner=True):   # train() inside re-enters it
             status = _load_and_train(args, config, out, root)
     except store.RunInUse as err:
@@ -327,7 +340,7 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
         check_memory(config, args.device)
         source = str(root.resolve()) if config.dataset == "folder" else \
             config.dataset + (f" from {root.resolve()}" if root is not None else "")
-        files = folder_fingerprint(root) if config.dataset == "folder" else None
+        files = folder_fingerprint(root, images_only=True) if config.dataset == "folder" else None
         moved_or_changed = check_source(out, source, args.fresh, files, len(data), config)
     except RunConfigMismatch as err:  # a checkpoint in --out from other options
         print(f"error: {_mismatch(out, err)}", file=sys.stderr)

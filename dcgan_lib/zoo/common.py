@@ -24,5 +24,5 @@ def store_key(kind: str, config: Any, label: str) -> dict[str, Any]:
         from dcgan_lib.core.paths import real_data_root
         from dcgan_lib.data.decode_once import source_fingerprint
 
-        salt += f"-folder-{source_fingerprint(real_data_root('folder'))}"
+        salt += f"-folder-{source_fingerprint(real_data_root('folder'), images_only=True)}"
     return {"kind": kind, "config": config, "salt": salt, "label": label}
