@@ -315,3 +315,15 @@ def test_download_into_a_data_root_that_is_not_there_yet_makes_it(tmp_path, monk
         ValueError("offline")))
     main(["--data", "mnist", "--data-root", str(new_root), "--download", "--out", str(tmp_path / "r2"), *TINY])
     assert new_root.is_dir()
+
+
+def test_ctrl_c_while_the_library_loads_is_one_line(capsys, monkeypatch):
+    """Probe 3 B07: the console scripts catch a Ctrl-C raised inside `import torch`, before any work."""
+    from dcgan_lib.tooling import entry
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry.importlib, "import_module", interrupted)
+    assert entry.train() == 130 and entry.data() == 130
+    assert capsys.readouterr().err.count("stopped while starting, before any work") == 2
