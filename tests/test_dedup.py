@@ -314,3 +314,48 @@ def test_copies_the_hash_never_saw_keep_their_shape_and_each_kind_gets_its_recal
     assert 0.0 <= found["mirrored"]["recall"] <= 1.0 and found["mirrored"]["median_bits"] >= 0
     with pytest.raises(DedupError, match="uint8"):
         recall_per_transform(images.float(), model, radius=4)
+
+
+def test_the_closed_loops_sets_hold_what_they_say():
+    """With copies: every planted copy; the hash's set: fewer images and no more copies; no copies: the originals."""
+    from dcgan_lib.analysis.dedup import loop_sets
+
+    originals = torch.randint(0, 256, (40, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    loop = loop_sets(originals, HashAutoencoder(), radius=4, fraction=0.1, max_copies=5, seed=1)
+    n_copies = int(loop.planted.is_copy.sum())
+    assert int(loop.copied.sum()) == 4 and n_copies >= 4
+    assert len(loop.sets["with copies"]) == 40 + n_copies == loop.copies_left["with copies"] + 40
+    assert len(loop.sets["copies removed"]) == 40 and loop.copies_left["copies removed"] == 0
+    assert len(loop.sets["hash de-duplicated"]) <= 40 + n_copies
+    assert loop.copies_left["hash de-duplicated"] <= n_copies
+    kept = loop.sets["copies removed"].flatten(1)
+    assert sorted(map(tuple, kept.tolist())) == sorted(map(tuple, originals.flatten(1).tolist()))
+
+
+def test_pull_sees_samples_drawn_from_the_copied_images():
+    """Samples that are the copied images themselves: all nearest a copied one, memorisation ratio 0; samples
+    that are new images score as new real images do."""
+    from dcgan_lib.analysis.dedup import pull
+
+    gen = torch.Generator().manual_seed(0)
+    originals = torch.randint(0, 256, (30, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    copied = torch.zeros(30, dtype=torch.bool)
+    copied[:3] = True
+    real = torch.rand(50, 3, 8, 8, generator=gen) * 2 - 1
+    copies = (originals[:3].float() / 127.5 - 1).repeat(10, 1, 1, 1)
+    memorised = pull(copies, originals, copied, real)
+    assert memorised["share nearest a copied image"] == 1.0 and memorised["memorisation ratio"] == 0.0
+    fresh = pull(real, originals, copied, real)
+    assert fresh["memorisation ratio"] == 1.0 and fresh["share nearest a copied image"] == fresh["real images' share"]
+
+
+def test_a_loop_generator_is_stored_under_its_images(tmp_cache):
+    """The same images load the stored G; other images train another (the store keys them by their digest)."""
+    from dcgan_lib.zoo.dedup_loop import loop_config, pretrained_loop_generator
+
+    images = torch.randint(0, 256, (32, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    first = pretrained_loop_generator(images, "rooms", "with copies", "ci", device="cpu", progress=False)
+    again = pretrained_loop_generator(images.clone(), "rooms", "with copies", "ci", device="cpu", progress=False)
+    assert first.run_dir == again.run_dir and first.epochs_done == loop_config("rooms", 32, "ci").epochs
+    other = pretrained_loop_generator(images[:16], "rooms", "with copies", "ci", device="cpu", progress=False)
+    assert other.run_dir != first.run_dir

@@ -20,6 +20,11 @@ class DeduplicationSizes:
     ae_epochs: int
     n_heldout: int       # held-out images that get planted copies
     scale_n: int         # the smallest of the three dataset sizes timed for scaling (n, 2n, 4n)
+    loop_n: int          # the closed loop: a small training set (32×32) ...
+    loop_copied: float   # ... a share of whose images get near-copies ...
+    loop_max_copies: int  # ... 1 to this many each; three Gs learn it (with copies, de-duplicated, none left) ...
+    loop_steps: int      # ... for this many steps each (batch 16) ...
+    loop_width: int      # ... at this width
 
 
 @dataclass(frozen=True)
@@ -149,9 +154,12 @@ ChapterSizes = (DeduplicationSizes | LatentWalksSizes | ForgettingSizes | Guidel
 
 SIZES: dict[str, dict[str, ChapterSizes]] = {
     "deduplication": {
-        "ci": DeduplicationSizes(ae_n_train=512, ae_epochs=2, n_heldout=300, scale_n=500),
-        "book": DeduplicationSizes(ae_n_train=20000, ae_epochs=15, n_heldout=5000, scale_n=10000),
-        "full": DeduplicationSizes(ae_n_train=200000, ae_epochs=15, n_heldout=10000, scale_n=100000),
+        "ci": DeduplicationSizes(ae_n_train=512, ae_epochs=2, n_heldout=300, scale_n=500, loop_n=64, loop_copied=0.05,
+                                 loop_max_copies=8, loop_steps=12, loop_width=4),
+        "book": DeduplicationSizes(ae_n_train=20000, ae_epochs=15, n_heldout=5000, scale_n=10000, loop_n=300,
+                                   loop_copied=0.03, loop_max_copies=60, loop_steps=2200, loop_width=16),
+        "full": DeduplicationSizes(ae_n_train=200000, ae_epochs=15, n_heldout=10000, scale_n=100000, loop_n=3000,
+                                   loop_copied=0.03, loop_max_copies=60, loop_steps=20000, loop_width=64),
     },
     "latent_walks": {
         "ci": LatentWalksSizes(n_walks=2, n_points=3, steps=4, n_search=4, n_mid=64),

@@ -14,7 +14,9 @@ duplicates, found in linear time by grouping on the code. This package provides,
   and the reference methods the chapter compares against (:func:`all_pairs_hamming`, :func:`pixel_hash_groups`,
   :func:`brute_force_pairs`) with :func:`pair_precision_recall`;
 * :func:`recall_per_transform`, the hash's recall on copies made by changes its training never applied
-  (`unseen.TRANSFORMS`: mirrored, shifted further, zoomed, blurred, grey, heavy JPEG, ...).
+  (`unseen.TRANSFORMS`: mirrored, shifted further, zoomed, blurred, grey, heavy JPEG, ...);
+* :func:`loop_sets` and :func:`pull`, the closed loop: training sets with and without planted copies, and how
+  the samples of a G trained on each sit against the copied images (`closed_loop`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from dcgan_lib.analysis.dedup.autoencoder import (
     HashAutoencoder,
     train_autoencoder,
 )
+from dcgan_lib.analysis.dedup.closed_loop import LoopSets, loop_sets, pull
 from dcgan_lib.analysis.dedup.evaluation import (
     PlantedDuplicates,
     brute_force_pairs,
@@ -45,8 +48,10 @@ from dcgan_lib.analysis.dedup.unseen import TRANSFORMS, recall_per_transform
 __all__ = [
     "all_pairs_hamming", "AutoencoderConfig", "binarize", "brute_force_pairs", "DedupError", "DedupResult",
     "find_duplicates", "group_equal", "groups_from_pairs", "hamming_distance", "hash_images", "hash_to_int",
-    "HashAutoencoder", "iter_batches", "near_pairs", "pack_bits", "pair_precision_recall", "pairs_from_groups",
-    "pixel_hash_groups", "plant_near_duplicates", "PlantedDuplicates", "prepare_images", "recall_per_transform",
+    "HashAutoencoder", "iter_batches", "LoopSets", "loop_sets", "near_pairs", "pack_bits", "pair_precision_recall",
+    "pairs_from_groups",
+    "pixel_hash_groups", "plant_near_duplicates", "PlantedDuplicates", "prepare_images", "pull",
+    "recall_per_transform",
     "train_autoencoder", "TRANSFORMS",
     "unpack_bits",
 ]
