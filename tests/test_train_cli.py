@@ -45,8 +45,11 @@ def test_ctrl_c_says_how_far_the_run_got_and_how_to_resume(tmp_path, capsys, mon
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(train_cli, "train", interrupted)
+    handlers = []
+    monkeypatch.setattr(train_cli.signal, "signal", lambda signum, handler: handlers.append((signum, handler)))
     assert main(["--data", str(photos), "--epochs", "4", "--out", str(run), *TINY]) == 130
     assert "stopped after epoch 1 of 1: run the same command to resume" in capsys.readouterr().err
+    assert handlers == [(train_cli.signal.SIGINT, train_cli.signal.SIG_IGN)]   # a second Ctrl-C: no traceback
 
 
 def test_an_empty_data_option_or_a_name_that_is_also_a_folder_is_refused(tmp_path, capsys, monkeypatch):

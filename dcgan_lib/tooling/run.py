@@ -204,8 +204,8 @@ def check_inception(notebooks: list[Path], dataset: object, profile: str) -> Non
         try:
             fid_features(None)
         except RuntimeError as err:
-            raise ValueError(f"the training chapter measures the Inception FID on {dataset or 'lsun'}, and {err}") \
-                from None
+            raise ValueError(f"the training chapter measures the Inception FID on {dataset or 'lsun'}, and "
+                             f"{reword(str(err), RUN)}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -285,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     refuse_repeated(options, argv)
     args = options.parse_args(argv)
     try:
-        return run(args)
+        status = run(args)
+        if status == 130:   # stopped and said so: a second Ctrl-C while torch shuts down adds no traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return status
     except KeyboardInterrupt:
         raise
     except Exception as err:  # noqa: BLE001 - a tool's user gets one line, not a traceback

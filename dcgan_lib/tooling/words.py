@@ -26,7 +26,8 @@ RUN: Words = [(r"\b[Pp]ass download=True \(needs internet\)", "fetch them with d
               (r"with torchvision \(download=True\)", "with dcgan-data get (needs internet)"),
               (r"dcgan-train --data <folder>, or data_dir=<folder>", "--data-dir <folder>"),
               (r"data_dir=<folder( that holds them)?>", r"--data-dir <folder\1>"),
-              (r"image_size", "the chapter's image size")]
+              (r"image_size", "the chapter's image size"),
+              (r", or pass a judge to frechet_distance;", ";")]
 
 
 def reword(message: str, words: Words) -> str:
