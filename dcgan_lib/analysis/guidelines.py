@@ -126,3 +126,37 @@ def summarise(figures: list[RunFigures], epochs: int, reference: str = "dcgan") 
             "median oscillation": _median([f.oscillation for f in runs if not f.diverged]),
         }
     return rows
+
+
+FAIL, FINAL = "failure rate", "median final distance"
+SPEED, OSCILLATION = "median epochs to the DCGAN's distance", "median oscillation"
+
+
+def paper_sentences(summary: dict[str, dict[str, float]], images: str = "digits",
+                    ) -> list[tuple[str, str, str, str, str, float]]:
+    """The paper's sentences about the guidelines (§3, §4), each as a comparison on `summary` (see `summarise`):
+    (name, the paper's words, the variant, the measure, the operator, the value it is compared with); `images`
+    names what the runs learned, in the words of the sentences."""
+    row = summary
+    return [
+        ("dcgan_fails_least", "the DCGAN fails no more often than any variant",
+         "dcgan", FAIL, "<=", min(r[FAIL] for r in row.values())),
+        ("dcgan_best_distance", f"the DCGAN ends closest to the real {images}",
+         "dcgan", FINAL, "<=", min(r[FINAL] for r in row.values())),
+        ("global_pool_more_stable", "global average pooling increased model stability (fails no more than a "
+         "fully connected top)", "global_pool", FAIL, "<=", row["fc_hidden"][FAIL]),
+        ("global_pool_slower", "global average pooling hurt convergence speed",
+         "global_pool", SPEED, ">", row["dcgan"][SPEED]),
+        ("batchnorm_prevents_collapse", "without BatchNorm the generator fails (collapses) more often",
+         "no_batchnorm", FAIL, ">", row["dcgan"][FAIL]),
+        ("batchnorm_everywhere_oscillates", "BatchNorm on every layer made samples oscillate",
+         "batchnorm_everywhere", OSCILLATION, ">", row["dcgan"][OSCILLATION]),
+        ("tanh_learns_faster", "the bounded Tanh output learns more quickly",
+         "linear_output", SPEED, ">", row["dcgan"][SPEED]),
+        ("leaky_relu_works_well", "LeakyReLU in D works at least as well as ReLU",
+         "relu_in_d", FINAL, ">=", row["dcgan"][FINAL]),
+        ("lr_0.001_too_high", "a learning rate of 0.001 is too high (ends farther)",
+         "lr_0.001", FINAL, ">", row["dcgan"][FINAL]),
+        ("beta1_0.9_oscillates", "β1 = 0.9 made training oscillate",
+         "beta1_0.9", OSCILLATION, ">", row["dcgan"][OSCILLATION]),
+    ]

@@ -38,16 +38,21 @@ class GuidelineRun:
         return self.config.variant
 
 
-def guideline_config(variant: str, seed: int, profile: str | Profile | None = None,
+def guideline_config(variant: str, seed: int, profile: str | Profile | None = None, drawn: bool = False,
                      **overrides) -> AblationConfig:
-    """The config of `variant` trained from `seed` at a profile (the chapter's sizes, the variant's recipe)."""
+    """The config of `variant` trained from `seed` at a profile (the chapter's sizes, the variant's recipe);
+    `drawn=True`: on the chapter's drawn dataset instead (its own images and epochs)."""
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is unknown: choose one of {', '.join(VARIANTS)}.")
     sizes = chapter_sizes("guidelines", _profile(profile))
-    facts = DATASET_SPECS[sizes.dataset]
+    if drawn and not sizes.drawn:
+        raise ValueError(f"the guidelines chapter has no drawn dataset at the {_profile(profile).name} profile.")
+    name, n_train, epochs = (sizes.drawn, sizes.drawn_n_train, sizes.drawn_epochs) if drawn else \
+        (sizes.dataset, sizes.n_train, sizes.epochs)
+    facts = DATASET_SPECS[name]
     config = AblationConfig(dataset=facts.name, image_size=facts.native_size or _profile(profile).image_size,
-                            nc=facts.channels, n_train=sizes.n_train or None, ngf=sizes.width, ndf=sizes.width,
-                            batch_size=sizes.batch_size, epochs=sizes.epochs, seed=seed, variant=variant)
+                            nc=facts.channels, n_train=n_train or None, ngf=sizes.width, ndf=sizes.width,
+                            batch_size=sizes.batch_size, epochs=epochs, seed=seed, variant=variant)
     return replace(config, **{**VARIANTS[variant].recipe, **overrides})
 
 

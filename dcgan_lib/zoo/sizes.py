@@ -61,6 +61,9 @@ class GuidelinesSizes:
     n_seeds: int
     n_eval: int
     long_epochs: int
+    drawn: str = ""      # the second ablation, on a drawn dataset ("": none), with ...
+    drawn_n_train: int = 0   # ... this many images ...
+    drawn_epochs: int = 0    # ... for this many epochs (it needs ~1,200 steps before the DCGAN draws objects)
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,9 @@ SIZES: dict[str, dict[str, ChapterSizes]] = {
     },
     "guidelines": {
         "ci": GuidelinesSizes(dataset="mnist5k", n_train=128, width=4, batch_size=32, epochs=2, n_seeds=2,
-                              n_eval=200, long_epochs=4),
+                              n_eval=200, long_epochs=4, drawn="objects10", drawn_n_train=128, drawn_epochs=2),
         "book": GuidelinesSizes(dataset="mnist5k", n_train=0, width=16, batch_size=16, epochs=4, n_seeds=5,
-                                n_eval=1000, long_epochs=16),
+                                n_eval=1000, long_epochs=16, drawn="objects10", drawn_n_train=3200, drawn_epochs=6),
         "full": GuidelinesSizes(dataset="celeba", n_train=0, width=128, batch_size=128, epochs=5, n_seeds=3,
                                 n_eval=10000, long_epochs=20),
     },
