@@ -305,3 +305,26 @@ def test_progress_bars_are_off_for_every_usual_spelling_of_no(monkeypatch):
         assert not show_progress()
     monkeypatch.setenv("DCGAN_PROGRESS", "1")
     assert show_progress()
+
+
+def test_a_jpeg_named_heic_is_read_as_the_jpeg_it_is(tmp_path):
+    """Probe 3 D12: some phone exports name JPEGs .HEIC: read by their content, not skipped as HEIC photos."""
+    for i in range(12):
+        _photo(tmp_path / "export" / f"IMG_{i:04d}.jpg", (20 * i, 30, 30)).rename(
+            tmp_path / "export" / f"IMG_{i:04d}.HEIC")
+    scan = scan_folder(tmp_path / "export")
+    assert len(scan.paths) == 12 and not scan.skipped
+    assert open_image(scan.paths[3]).getpixel((0, 0))[0] in range(57, 64)
+
+
+def test_a_folder_of_ten_or_more_always_holds_one_image_out(tmp_path):
+    """Probe 3: a folder of 30 images whose name hashes gave no held-out image said '0 of 30 are held out' and had
+    no held-out split; it now holds out its image of smallest hash, and keeps holding out the same one."""
+    from dcgan_lib.data.folders import held_out_paths
+
+    paths = [tmp_path / f"img_{i}.jpg" for i in range(400)]
+    for n in range(10, 40):
+        held = held_out_paths(tmp_path, paths[:n])
+        assert 1 <= len(held) and held <= set(paths[:n])
+        assert held_out_paths(tmp_path, paths[:n]) == held
+    assert held_out_paths(tmp_path, paths[:3]) <= set(paths[:3])

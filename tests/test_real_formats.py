@@ -145,3 +145,39 @@ def test_celeba_as_pngs_is_named_as_the_png_release(tmp_path):
         path.unlink()
     with pytest.raises(DatasetError, match="are PNGs .*use the JPEG release"):
         celeba_files(tmp_path, "train")
+
+
+def _as_kaggle(root):
+    """The fixture's CelebA as Kaggle's copy lays it out: .csv tables, no identity table, the images one folder
+    deeper (probe 3 S12)."""
+    folder = root / "celeba"
+    for txt in folder.glob("*.txt"):
+        lines = txt.read_text().splitlines()
+        if txt.name in ("list_eval_partition.txt",):
+            csv = ["image_id,partition"] + [",".join(line.split()) for line in lines]
+        elif txt.name == "identity_CelebA.txt":
+            csv = None
+        else:
+            csv = ["image_id," + ",".join(lines[1].split())] + [",".join(line.split()) for line in lines[2:]]
+        if csv:
+            txt.with_suffix(".csv").write_text("\n".join(csv) + "\n")
+        txt.unlink()
+    images = folder / "img_align_celeba"
+    images.rename(root / "inner")
+    images.mkdir()
+    (root / "inner").rename(images / "img_align_celeba")
+
+
+def test_kaggles_celeba_is_read_like_the_release(tmp_path):
+    from dcgan_lib.data.formats import CelebAAttributes
+
+    write_celeba(tmp_path / "release")
+    write_celeba(tmp_path / "kaggle")
+    _as_kaggle(tmp_path / "kaggle")
+    for split in ("train", "test"):
+        usual, kaggle = CelebAAttributes(tmp_path / "release", split), CelebAAttributes(tmp_path / "kaggle", split)
+        assert [p.name for p in kaggle.paths] == [p.name for p in usual.paths]
+        assert kaggle.attr_names == usual.attr_names and torch.equal(kaggle.attributes, usual.attributes)
+        assert torch.equal(kaggle.landmarks, usual.landmarks)
+    assert len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "kaggle")) == \
+        len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "release"))

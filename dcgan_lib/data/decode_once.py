@@ -28,7 +28,7 @@ from dcgan_lib.data.datasets import load_dataset
 from dcgan_lib.data.folders import folder_fingerprint
 from dcgan_lib.data.imagedata import DatasetError, ImageDataset, to_uint8
 
-DECODED_VERSION = 3      # bump when the preprocessing or the index changes, so old decoded files are not reused
+DECODED_VERSION = 4      # bump when the preprocessing, the index or a folder's split changes (old files go unused)
 IMAGES_FILE, INDEX_FILE = "images.u8", "index.pt"
 CHECKSUM_BLOCKS, CHECKSUM_BLOCK_BYTES = 256, 1 << 16   # 16 MB read per open, whatever the file's size
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 JUNK_FOLDERS = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints", "@eaDir", "$RECYCLE.BIN"})
 TRAIN_FOLDERS = ("train", "training")                                 # any case: Train/, TRAINING/ ...
 HELD_OUT_FOLDERS = ("test", "val", "validation", "valid", "testing")  # the same
-HELD_OUT_PERCENT = 10    # of a folder without test/ or val/, chosen by file name (see `is_held_out`)
+HELD_OUT_PERCENT = 10    # of a folder without test/ or val/, chosen by file name (see `held_out_paths`)
 
 
 def split_folders(root: Path) -> tuple[Path | None, Path | None]:
@@ -55,7 +55,7 @@ def outside_splits(root: Path, train: Path | None, held_out: Path | None) -> tup
         if entry in (train, held_out) or _junk_folder(entry.name):
             continue
         paths = scan_folder(entry).paths if entry.is_dir() else \
-            [entry] if _skip_reason(entry.name, suffixes) is None else []
+            [entry] if _skip_reason(entry.name, suffixes, Path(root)) is None else []
         count, example = count + len(paths), example or (str(paths[0]) if paths else "")
     return count, example
 
@@ -100,23 +100,34 @@ class FolderScan:
         return line
 
 
-def is_held_out(root: Path, path: Path) -> bool:
-    """Whether `path` is one of the `HELD_OUT_PERCENT`% of a folder without test/ that are kept for measuring: a
-    hash of its path under `root`, so the choice is the same on every machine, in every run, and an image added
-    later never moves another one between the splits."""
-    name = os.fsencode(path.relative_to(root).as_posix())   # any bytes a file name holds, not only UTF-8
-    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big") % 100 < HELD_OUT_PERCENT
+def _held_out_rank(root: Path, path: Path) -> int:
+    """A number from a hash of `path` under `root`: the same on every machine, in every run (any bytes a file
+    name holds, not only UTF-8)."""
+    name = os.fsencode(path.relative_to(root).as_posix())
+    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big")
+
+
+def held_out_paths(root: Path, paths: list[Path]) -> set[Path]:
+    """The `HELD_OUT_PERCENT`% of a folder without test/ that are kept for measuring: those whose hash falls in
+    that share, so that an image added later never moves another one between the splits. A folder of ten images
+    or more whose hashes happen to give none holds out its one image of smallest hash, so that it has a held-out
+    split at all."""
+    held = {p for p in paths if _held_out_rank(root, p) % 100 < HELD_OUT_PERCENT}
+    if not held and len(paths) >= 100 // HELD_OUT_PERCENT:
+        held = {min(paths, key=lambda p: _held_out_rank(root, p))}
+    return held
 
 
 def split_scan(scan: FolderScan, split: str) -> FolderScan:
-    """The training or the held-out part of a scanned folder that has no test/ or val/ (`is_held_out`), with
+    """The training or the held-out part of a scanned folder that has no test/ or val/ (`held_out_paths`), with
     the note saying how it was split."""
-    keep = [is_held_out(scan.root, p) == (split != "train") for p in scan.paths]
-    held = sum(is_held_out(scan.root, p) for p in scan.paths)
+    held_out = held_out_paths(scan.root, scan.paths)
+    keep = [(p in held_out) == (split != "train") for p in scan.paths]
     part = FolderScan(scan.root, [p for p, k in zip(scan.paths, keep) if k],
                       [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples)
-    part.held_out = (f"{split}: {held:,} of {len(scan.paths):,} images (about {HELD_OUT_PERCENT}%, chosen by file "
-                     f"name) are held out for measuring, never trained on; put your own choice in test/ to change it")
+    part.held_out = (f"{split}: {len(held_out):,} of {len(scan.paths):,} images (about {HELD_OUT_PERCENT}%, chosen "
+                     f"by file name) are held out for measuring, never trained on; put your own choice in test/ to "
+                     f"change it")
     return part
 
 
@@ -145,7 +156,8 @@ def scan_folder(root: Path) -> FolderScan:
         dirs[:] = sorted(d for d in dirs if not _junk_folder(d))
         for name in sorted(files):
             path = Path(folder) / name
-            reason = "broken links (a drive not mounted?)" if _broken_link(path) else _skip_reason(name, suffixes)
+            reason = "broken links (a drive not mounted?)" if _broken_link(path) else \
+                _skip_reason(name, suffixes, Path(folder))
             if reason:
                 scan.skipped[reason] += 1
                 scan.examples.setdefault(reason, str(path))
@@ -171,7 +183,27 @@ def _junk_folder(name: str) -> bool:
     return name in JUNK_FOLDERS or name.startswith(".")
 
 
-def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
+def is_heif(path: Path) -> bool:
+    """Whether the file holds a HEIC/HEIF photo (an ISO box 'ftyp' of a HEIF brand), whatever its name says."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"}
+
+
+def _jpeg_or_png(path: Path) -> bool:
+    """Whether the file starts as a JPEG or a PNG does (some phone exports name a JPEG .heic): PIL reads it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+
+
+def _skip_reason(name: str, suffixes: frozenset[str], folder: Path | None = None) -> str | None:
     if name.startswith("._"):
         return "macOS metadata files"
     if name.startswith(".") or name in {"Thumbs.db", "desktop.ini"}:
@@ -180,9 +212,9 @@ def _skip_reason(name: str, suffixes: frozenset[str]) -> str | None:
         return "camera RAW files (export them as JPEG or PNG first, e.g. with the camera's software)"
     if Path(name).suffix.lower() in ARCHIVES:
         return "archives (unpack them into the folder first)"
-    if Path(name).suffix.lower() in (".heic", ".heif"):
+    if Path(name).suffix.lower() in (".heic", ".heif") and not (folder and _jpeg_or_png(folder / name)):
         return "HEIC photos (PIL cannot read them: convert them to JPEG, e.g. with the Photos app or heif-convert)"
-    if Path(name).suffix.lower() not in suffixes:
+    if Path(name).suffix.lower() not in suffixes | {".heic", ".heif"}:
         return "files that are not images"
     return None
 
@@ -192,7 +224,8 @@ def open_image(path: str | Path) -> Image.Image:
     (not clipped to white), palette and transparency laid on white, CMYK converted, an animation's first frame."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # a large scan is a photo, not an attack
-        warnings.filterwarnings("ignore", "(Possibly )?[Cc]orrupt EXIF", UserWarning)  # the pixels still decode
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")   # damaged EXIF or TIFF tags: the
+        #                                                                         pixels still decode
         with Image.open(path) as image:
             image.seek(0)
             image.load()
@@ -233,7 +266,7 @@ def folder_fingerprint(root: Path, images_only: bool = False) -> str:
         dirs[:] = sorted(d for d in dirs if not (images_only and _junk_folder(d)))
         for name in sorted(files):
             path = Path(folder) / name
-            if images_only and _skip_reason(name, suffixes):
+            if images_only and _skip_reason(name, suffixes, Path(folder)):
                 continue
             try:
                 stat = path.stat()

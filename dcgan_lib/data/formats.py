@@ -168,7 +168,22 @@ def read_svhn(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 CELEBA_SPLITS = {"train": 0, "valid": 1, "test": 2}
 
 
+def _kaggle_csv(path: Path) -> tuple[list[str], dict[str, list[int]]] | None:
+    """Kaggle's copy of a CelebA table (`<name>.csv`: a header 'image_id,col,...', then 'image,v,...' rows), read
+    where the release's `<name>.txt` is missing; None when there is no such file."""
+    csv = path.with_suffix(".csv")
+    if path.is_file() or not csv.is_file():
+        return None
+    lines = [line.split(",") for line in csv.read_text().splitlines() if line.strip()]
+    try:
+        return lines[0][1:], {row[0]: [int(v) for v in row[1:]] for row in lines[1:]}
+    except (IndexError, ValueError):
+        raise DatasetError(f"{csv} is not a CelebA table (image_id, then whole numbers): download it again") from None
+
+
 def _table(path: Path) -> dict[str, int]:
+    if (kaggle := _kaggle_csv(path)) is not None:
+        return {name: values[0] for name, values in kaggle[1].items()}
     if not path.is_file():
         raise DatasetError(f"CelebA file {path} not found: download CelebA (torchvision, needs gdown) or copy its "
                            f"text files into {path.parent}")
@@ -185,8 +200,9 @@ def _table(path: Path) -> dict[str, int]:
 def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     """The image files of a CelebA split (train, valid, test or all) and their identities."""
     folder = root / "celeba"
-    partition = _table(folder / "list_eval_partition.txt")
-    identity = _table(folder / "identity_CelebA.txt")
+    partition = _table(folder / "list_eval_partition.txt")    # or Kaggle's list_eval_partition.csv
+    has_identity = (folder / "identity_CelebA.txt").is_file()   # Kaggle's copy has none: identity 0 then
+    identity = _table(folder / "identity_CelebA.txt") if has_identity else {}
     images = folder / "img_align_celeba"
     if (images / "img_align_celeba").is_dir() and not any(images.glob("*.jpg")):
         images = images / "img_align_celeba"   # the zip unpacked into a folder of its own name: one level deeper
@@ -205,7 +221,10 @@ def celeba_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
 
 
 def _wide_table(path: Path) -> tuple[list[str], dict[str, list[int]]]:
-    """A CelebA table with a count line, a line of column names, then '<image>.jpg v1 v2 ...' rows."""
+    """A CelebA table with a count line, a line of column names, then '<image>.jpg v1 v2 ...' rows (or Kaggle's
+    .csv of it)."""
+    if (kaggle := _kaggle_csv(path)) is not None:
+        return kaggle
     if not path.is_file():
         raise DatasetError(f"CelebA file {path} not found: download CelebA (torchvision, needs gdown) or copy its "
                            f"text files into {path.parent}")

@@ -14,6 +14,7 @@ from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.data.folders import (
     HELD_OUT_PERCENT,
     FolderScan,
+    is_heif,
     open_image,
     outside_splits,
     scan_folder,
@@ -89,7 +90,7 @@ class _ImageLoader:
             raise DatasetError(f"image file {path} is larger than PIL's safety limit of {limit:.0f} megapixels: "
                                f"downscale it, or remove it.") from None
         except Exception as err:      # PIL raises several error types for broken files
-            if _is_heic(path):
+            if is_heif(Path(path)):
                 raise DatasetError(f"image file {path} is a HEIC photo with another file name ending: convert it to "
                                    f"JPEG (e.g. with heif-convert or the Photos app), or remove it.") from None
             raise DatasetError(f"cannot read image file {path}: {err}. Delete or replace this file and retry "
@@ -118,27 +119,14 @@ def layout_problem(name: str, root: Path) -> str | None:
         return f"{root} is the {name} data's own folder: pass the folder that holds it, {parent}"
     if name == "cifar10" and (root / "cifar-10-python.tar.gz").is_file():
         return f"{root} holds cifar-10-python.tar.gz still packed: unpack it there (tar xzf cifar-10-python.tar.gz)"
-    if name == "celeba" and ((root / "img_align_celeba").exists() or (root / "list_eval_partition.txt").exists()):
-        return (f"CelebA's files are in {root} itself: move img_align_celeba/ and the .txt tables into a folder "
-                f"{root / 'celeba'}")
-    if name == "celeba" and any(root.glob("**/list_eval_partition.csv")):
-        return (f"{root} holds Kaggle's CelebA (.csv tables): the reader needs the official release's .txt tables "
-                f"(list_eval_partition.txt, identity_CelebA.txt, list_attr_celeba.txt, ...) beside img_align_celeba/ "
-                f"in {root / 'celeba'}")
+    if name == "celeba" and any((root / f).exists() for f in ("img_align_celeba", "list_eval_partition.txt",
+                                                                "list_eval_partition.csv")):
+        return (f"CelebA's files are in {root} itself: move img_align_celeba/ and the tables (the release's .txt "
+                f"or Kaggle's .csv files) into a folder {root / 'celeba'}")
     loose = sorted(root.glob("*-images[-.]idx3-ubyte*")) if name == "mnist" and root.is_dir() else []
     if loose:
         return f"MNIST's files ({loose[0].name}, ...) lie in {root} itself: move them into {root / 'MNIST' / 'raw'}"
     return None
-
-
-def _is_heic(path: str | Path) -> bool:
-    """Whether the file holds a HEIC/HEIF photo (an ISO box 'ftyp' of a HEIF brand), whatever its name says."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
-        return False
-    return head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"}
 
 
 def _is_empty(root: Path) -> bool:
@@ -148,7 +136,7 @@ def _is_empty(root: Path) -> bool:
 def folder_split(root: Path, split: str) -> FolderScan:
     """The images of `split` in a user's folder (flat, in class folders, nested; junk skipped and counted):
     <root>/train and <root>/test (or val) when they exist. Without a test/ or val/, a fixed tenth of the images,
-    chosen by file name (`folders.is_held_out`), is the held-out split and is never trained on."""
+    chosen by file name (`folders.held_out_paths`), is the held-out split and is never trained on."""
     if not root.is_dir():
         raise DatasetError(f"the folder dataset needs a folder of images, but {root} "
                            f"{'is a file' if root.exists() else 'does not exist'}: pass the folder that holds your "

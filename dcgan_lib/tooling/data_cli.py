@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dcgan_lib.core.paths import real_data_root
+from dcgan_lib.core.runtime import show_progress
 from dcgan_lib.data import REAL_DATASETS, DatasetError, load_dataset
 from dcgan_lib.data.folders import scan_folder
 from dcgan_lib.tooling.words import DATA, reword
@@ -61,19 +62,19 @@ class _Probe(torch.utils.data.Dataset):
         return None if torch.isfinite(image).all() else f"image {i} decodes to values that are not finite"
 
 
-def unreadable(dataset: torch.utils.data.Dataset, workers: int | None = None, progress: bool = True,
+def unreadable(dataset: torch.utils.data.Dataset, workers: int | None = None, progress: bool | None = None,
                label: str = "") -> list[str]:
     """What is wrong with each image of `dataset` that cannot be decoded, reading every one (in `workers`
     processes, default: up to 4)."""
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     loader = torch.utils.data.DataLoader(_Probe(dataset), batch_size=64, num_workers=workers, collate_fn=list)
     problems = []
-    for batch in tqdm(loader, desc=f"decoding {label}", unit="batch", disable=not progress, leave=False):
+    for batch in tqdm(loader, desc=f"decoding {label}", unit="batch", disable=not show_progress(progress), leave=False):
         problems += [p for p in batch if p]
     return problems
 
 
-def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: bool = True,
+def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: bool | None = None,
           size: int = 64) -> dict[str, int]:
     """{split: number of images} of dataset `name` under `root`, downloading it first if `download`, and with
     `decode` opening every image as training at `size` will: a DatasetError lists the files that cannot be read
@@ -95,7 +96,7 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
     if name == "celeba":   # the tables chapter 06's judge reads at full: missing, it fails hours into a run
         tables = ("list_attr_celeba.txt", "list_landmarks_align_celeba.txt")
         problems += [f"{root / 'celeba' / t}: missing (chapter 06's faces judge reads it)" for t in tables
-                     if not (root / "celeba" / t).is_file()]
+                     if not any((root / "celeba" / t).with_suffix(x).is_file() for x in (".txt", ".csv"))]
     if name == "folder":   # folders the walk could not open hold images that were never checked
         scan = scan_folder(root)
         problems += [f"{scan.examples[reason]}: {reason}, with whatever images it holds"
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         root = Path(args.root).expanduser() if args.root else real_data_root(name)
         try:
-            counts = fetch(name, root, download=args.action == "get", progress=not args.quiet, size=args.size)
+            counts = fetch(name, root, download=args.action == "get", progress=False if args.quiet else None,
+                           size=args.size)
         except DatasetError as err:
             print(f"error: {reword(str(err), DATA)}", file=sys.stderr)
             status = 2

@@ -258,7 +258,8 @@ def _progress(out: Path) -> str:
     try:
         state = store.load(out / "checkpoint.pt")
         return f"after epoch {state['epoch']} of {state['config']['epochs']}" + \
-            (f" (and {state['step_in_epoch']} steps of the next)" if state.get("step_in_epoch") else "")
+            (f" (and {state['step_in_epoch']} step{'s' * (state['step_in_epoch'] > 1)} of the next)"
+             if state.get("step_in_epoch") else "")
     except Exception:     # no checkpoint yet, or one from another version: say so plainly
         return "before the first checkpoint"
 
@@ -335,7 +336,7 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
         where = {"n": config.n_train, "split": "train", "data_dir": root if real else None,
                  "download": args.download and real}
         data = (load_dataset(config.dataset, config.image_size, **where) if args.no_cache
-                else decoded(config.dataset, config.image_size, progress=not args.quiet, **where))
+                else decoded(config.dataset, config.image_size, progress=False if args.quiet else None, **where))
         batch_size, epochs, note = schedule(len(data), args.batch_size, args.epochs)
         config = dataclasses.replace(config, batch_size=batch_size, epochs=epochs)
         if config.batch_size > len(data):
@@ -363,7 +364,8 @@ def _load_and_train(args: argparse.Namespace, config: TrainConfig, out: Path, ro
     keep_every = args.keep_every or max(1, math.ceil(config.epochs / MAX_SNAPSHOTS))
     try:
         result = train(config, out, device=args.device, data=data, resume=not args.fresh,
-                       checkpoint_every=args.checkpoint_every, progress=not args.quiet, snapshot_every=keep_every)
+                       checkpoint_every=args.checkpoint_every, progress=False if args.quiet else None,
+                       snapshot_every=keep_every)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
