@@ -140,3 +140,33 @@ def test_the_summary_compares_each_variant_with_the_dcgan():
     assert summary["slow"]["median epochs to the DCGAN's distance"] == 4       # never: epochs + 1
     assert summary["fast"]["median epochs to the DCGAN's distance"] == 1
     assert summary["fast"]["median oscillation"] == pytest.approx(0.5)
+
+
+def test_the_drawn_ablation_has_its_own_data_and_steps_and_the_digits_runs_keep_theirs():
+    """guideline_config(drawn=True) trains on the chapter's drawn dataset, in colour, for its own images and
+    epochs; the default config (and so every stored digit run) is what it was."""
+    from dcgan_lib.zoo import chapter_sizes, guideline_config
+
+    sizes = chapter_sizes("guidelines", "book")
+    digits, drawn = guideline_config("dcgan", 0, "book"), guideline_config("dcgan", 0, "book", drawn=True)
+    assert (digits.dataset, digits.nc, digits.epochs, digits.n_train) == ("mnist5k", 1, sizes.epochs, None)
+    assert (drawn.dataset, drawn.nc, drawn.epochs, drawn.n_train) == \
+        (sizes.drawn, 3, sizes.drawn_epochs, sizes.drawn_n_train)
+    assert guideline_config("lr_0.001", 1, "book", drawn=True).lr == 0.001
+    with pytest.raises(ValueError, match="no drawn dataset at the full profile"):
+        guideline_config("dcgan", 0, "full", drawn=True)
+
+
+def test_the_papers_sentences_compare_the_right_variants():
+    """Each sentence reads its variant's measure and a bar from the summary; the one about the DCGAN's distance
+    names the images the runs learned."""
+    from dcgan_lib.analysis.guidelines import paper_sentences
+
+    summary = {v: {"failure rate": 0.2, "median final distance": 10.0, "median epochs to the DCGAN's distance": 3.0,
+                   "median oscillation": 0.1} for v in VARIANTS}
+    summary["fc_hidden"]["failure rate"] = 0.6
+    sentences = {name: (words, variant, measure, op, bar)
+                 for name, words, variant, measure, op, bar in paper_sentences(summary, "objects")}
+    assert len(sentences) == 10 and "real objects" in sentences["dcgan_best_distance"][0]
+    assert sentences["global_pool_more_stable"][1:] == ("global_pool", "failure rate", "<=", 0.6)
+    assert all(variant in VARIANTS for _, variant, *_ in sentences.values())
