@@ -131,3 +131,19 @@ def test_chapters_given_twice_are_both_run_and_a_spaced_parameter_is_read():
     notebooks, params = check(args(chapters=["training", "architecture"], param=["DATASET = faces"], force=True),
                               gpu_available=False)
     assert [n.stem for n in notebooks] == ["02_training", "01_architecture"] and params["DATASET"] == "faces"
+
+
+def test_a_folder_with_a_file_no_chapter_can_use_is_refused_before_any_chapter(tmp_path):
+    """Probe 3 R23/R24: a thumbnail too small for the profile and a HEIC photo named .jpg stop a chapter after it
+    started; the runner reads every image's header first and names them."""
+    from PIL import Image
+
+    photos = write_image_folder(tmp_path / "photos", per_class=6)
+    check(args(profile="ci", param=["DATASET=folder"], data_dir=str(photos)), gpu_available=False)
+    first, second = sorted(d for d in photos.iterdir() if d.is_dir())[:2]
+    Image.new("RGB", (12, 12)).save(first / "thumb.png")
+    (second / "IMG_0001.jpg").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
+    with pytest.raises(ValueError, match=r"2 of its .* images cannot be used:") as err:
+        check(args(profile="ci", param=["DATASET=folder"], data_dir=str(photos)), gpu_available=False)
+    assert "thumb.png: 12×12 pixels, under 16: remove it" in str(err.value)
+    assert "IMG_0001.jpg: a HEIC photo under another name: convert it to JPEG" in str(err.value)

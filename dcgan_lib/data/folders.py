@@ -219,6 +219,27 @@ def _skip_reason(name: str, suffixes: frozenset[str], folder: Path | None = None
     return None
 
 
+def header_problems(paths: list[Path], min_side: int = 0, progress: bool = False) -> list[str]:
+    """One line per image file whose header PIL cannot read (a HEIC photo under another name, a damaged file) or
+    whose smaller side is under `min_side` pixels: what would stop a chapter on the folder after it started. Only
+    headers are read, so a large folder is checked in a fraction of the time a decode takes."""
+    from tqdm.auto import tqdm
+
+    problems = []
+    for path in tqdm(paths, desc="reading image headers", unit="file", disable=not progress, leave=False):
+        try:
+            with warnings.catch_warnings(), Image.open(path) as image:
+                warnings.simplefilter("ignore")
+                size = image.size
+        except Exception as err:  # noqa: BLE001 - PIL raises several error types for what it cannot read
+            problems.append(f"{path}: " + ("a HEIC photo under another name: convert it to JPEG" if is_heif(path)
+                                           else f"cannot be read ({err})"))
+            continue
+        if min(size) < min_side:
+            problems.append(f"{path}: {size[0]}×{size[1]} pixels, under {min_side}: remove it")
+    return problems
+
+
 def open_image(path: str | Path) -> Image.Image:
     """An image file as an 8-bit RGB PIL image, whatever its mode: 16- and 32-bit greyscale scaled to 8 bits
     (not clipped to white), palette and transparency laid on white, CMYK converted, an animation's first frame."""

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from dcgan_lib.analysis.judges import JUDGE_SPECS
-from dcgan_lib.core.profiles import PROFILE_NAMES
+from dcgan_lib.core.profiles import PROFILE_NAMES, get_profile
 from dcgan_lib.core.runtime import device_unavailable
 from dcgan_lib.data.datasets import DATASETS
 from dcgan_lib.data.specs import DATASET_SPECS
@@ -111,8 +111,9 @@ def check(args: argparse.Namespace, gpu_available: bool) -> tuple[list[Path], di
         raise ValueError(f"--data-dir is for a real dataset's files; {dataset} is generated or ships with the "
                          f"library: leave --data-dir out.")
     data_dir = Path(args.data_dir) if args.data_dir is not None else None
+    min_side = get_profile(args.profile).image_size // 2   # more than twice blown up: refused by the chapters
     if dataset is not None and not DATASET_SPECS[dataset].offline:   # checked where the chapter will read it
-        check_data_dir(dataset, data_dir)
+        check_data_dir(dataset, data_dir, min_side=min_side)
     check_choices(params)
     device = params.get("DEVICE")
     if device is not None and (not isinstance(device, str) or device_unavailable(device)):
@@ -175,10 +176,11 @@ def default_datasets(notebooks: list[Path], params: dict[str, object], profile: 
     return found
 
 
-def check_data_dir(dataset: str, data_dir: Path | None, why: str | None = None) -> None:
+def check_data_dir(dataset: str, data_dir: Path | None, why: str | None = None, min_side: int = 0) -> None:
     """The real dataset named by --param DATASET must be in --data-dir (without it, where the chapters look:
     $DCGAN_REAL_DATA or data/<name>), in its on-disk format, before any chapter starts: a folder of PNGs passed
-    as mnist is refused here, not an hour into a notebook."""
+    as mnist is refused here, not an hour into a notebook. A folder of images is checked file by file (headers:
+    readable, at least `min_side` pixels), since the chapters would stop on the first bad one."""
     from dcgan_lib.core.paths import real_data_root
     from dcgan_lib.data import DatasetError, load_dataset
 
@@ -192,6 +194,19 @@ def check_data_dir(dataset: str, data_dir: Path | None, why: str | None = None) 
         fix += ", or --param DATASET=<the dataset you have>" if why else ""
         raise ValueError(f"{why or f'--param DATASET={dataset}'} {where}: {reword(str(err), RUN)}. (dcgan-data check "
                          f"{dataset} --root {root} lists every problem; {fix}.)") from None
+    if dataset == "folder":   # a file the chapter cannot read stops it after it started: found here instead
+        from dcgan_lib.data.folders import header_problems
+        from dcgan_lib.data.real import folder_split
+
+        try:
+            paths = [p for split in ("train", "test") for p in folder_split(root, split).paths]
+        except DatasetError as err:
+            raise ValueError(f"--data-dir {root}: {reword(str(err), RUN)}") from None
+        problems = header_problems(paths, min_side=min_side, progress=len(paths) > 5000)
+        if problems:
+            raise ValueError(f"--data-dir {root}: {len(problems)} of its {len(paths):,} images cannot be used:\n  "
+                             + "\n  ".join(problems[:5]) + ("\n  ..." if len(problems) > 5 else "")
+                             + f"\n(dcgan-data check folder --root {root} decodes every file.)")
 
 
 def check_inception(notebooks: list[Path], dataset: object, profile: str) -> None:
