@@ -181,3 +181,13 @@ def test_kaggles_celeba_is_read_like_the_release(tmp_path):
         assert torch.equal(kaggle.landmarks, usual.landmarks)
     assert len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "kaggle")) == \
         len(load_dataset("celeba", 32, split="train", data_dir=tmp_path / "release"))
+
+
+def test_a_kaggle_table_without_its_header_is_refused_not_read_one_image_short(tmp_path):
+    """A CelebA .csv without Kaggle's 'image_id,...' header would lose its first image as the header."""
+    write_celeba(tmp_path)
+    _as_kaggle(tmp_path)
+    table = tmp_path / "celeba" / "list_eval_partition.csv"
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[1:]))
+    with pytest.raises(DatasetError, match="does not start with Kaggle's header line"):
+        celeba_files(tmp_path, "train")

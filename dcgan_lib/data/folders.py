@@ -125,9 +125,10 @@ def split_scan(scan: FolderScan, split: str) -> FolderScan:
     keep = [(p in held_out) == (split != "train") for p in scan.paths]
     part = FolderScan(scan.root, [p for p, k in zip(scan.paths, keep) if k],
                       [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples)
+    verb = "is" if len(held_out) == 1 else "are"
     part.held_out = (f"{split}: {len(held_out):,} of {len(scan.paths):,} images (about {HELD_OUT_PERCENT}%, chosen "
-                     f"by file name) are held out for measuring, never trained on; put your own choice in test/ to "
-                     f"change it")
+                     f"by file name) {verb} held out for measuring, never trained on; put your own choice in test/ "
+                     f"to change it")
     return part
 
 

@@ -175,6 +175,8 @@ def _kaggle_csv(path: Path) -> tuple[list[str], dict[str, list[int]]] | None:
     if path.is_file() or not csv.is_file():
         return None
     lines = [line.split(",") for line in csv.read_text().splitlines() if line.strip()]
+    if not lines or lines[0][0].strip() != "image_id":   # else its first image would be taken for the header
+        raise DatasetError(f"{csv} does not start with Kaggle's header line (image_id,...): download it again")
     try:
         return lines[0][1:], {row[0]: [int(v) for v in row[1:]] for row in lines[1:]}
     except (IndexError, ValueError):
