@@ -190,7 +190,11 @@ def _data_cli(*argv: str) -> Callable[[Path], Any]:
         (tmp / "photos" / "notes.txt").write_text("x")
         said = io.StringIO()
         with contextlib.redirect_stderr(said):
-            if data_main([a.format(tmp=tmp) for a in argv]) == 2:
+            try:
+                status = data_main([a.format(tmp=tmp) for a in argv])
+            except SystemExit as stop:   # argparse's refusal
+                status = stop.code
+            if status == 2:
                 raise ValueError(said.getvalue())
     return run
 
@@ -408,6 +412,8 @@ BAD_INPUTS = [
         "--data-root .*root is a file"),
     Bad("MNIST with its images and labels files swapped", lambda tmp: (_swapped_mnist(tmp), load_dataset(
         "mnist", 32, data_dir=tmp))[1], DatasetError, "holds labels and .* holds images: the two files were swapped"),
+    Bad("dcgan-data --root given twice", _data_cli("check", "cifar10", "--root", "{tmp}/a", "--root", "{tmp}/b"),
+        ValueError, r"--root is given 2 times .*give it once"),
     Bad("dcgan-data check <a folder>", _data_cli("check", "{tmp}/photos", "--quiet"), ValueError,
         "is a folder: .*dcgan-data check folder --root"),
     Bad("dcgan-data check cifar10 --root <a file>", _data_cli("check", "cifar10", "--root", "{tmp}/photos/notes.txt"),

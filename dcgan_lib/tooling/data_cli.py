@@ -20,7 +20,7 @@ from dcgan_lib.core.paths import real_data_root
 from dcgan_lib.core.runtime import show_progress
 from dcgan_lib.data import REAL_DATASETS, DatasetError, load_dataset
 from dcgan_lib.data.folders import scan_folder
-from dcgan_lib.tooling.words import DATA, reword
+from dcgan_lib.tooling.words import DATA, refuse_repeated, reword
 
 SPLITS = ("train", "test")
 NO_DOWNLOAD = {
@@ -111,7 +111,9 @@ def fetch(name: str, root: Path, download: bool, decode: bool = True, progress: 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns 0 when every dataset is readable, 2 otherwise."""
-    args = parser().parse_args(argv)
+    options, argv = parser(), sys.argv[1:] if argv is None else argv
+    refuse_repeated(options, argv)   # `--root a ... --root b` would check b alone
+    args = options.parse_args(argv)
     unknown = [name for name in args.datasets if name not in REAL_DATASETS]
     folders = [name for name in unknown if Path(name).expanduser().is_dir()]
     if folders:
