@@ -328,3 +328,14 @@ def test_a_folder_of_ten_or_more_always_holds_one_image_out(tmp_path):
         assert 1 <= len(held) and held <= set(paths[:n])
         assert held_out_paths(tmp_path, paths[:n]) == held
     assert held_out_paths(tmp_path, paths[:3]) <= set(paths[:3])
+
+
+def test_a_multi_page_tiff_is_read_from_its_first_page_and_the_note_says_so(tmp_path):
+    """Probe 3 D22: a two-page scan trains on its first page (red), and the scan's note names the file."""
+    (tmp_path / "scans").mkdir()
+    first, second = Image.new("RGB", (40, 40), (200, 0, 0)), Image.new("RGB", (40, 40), (0, 0, 200))
+    for i in range(3):
+        first.save(tmp_path / "scans" / f"scan_{i}.tif", save_all=True, append_images=[second])
+    scan = scan_folder(tmp_path / "scans")
+    assert len(scan.paths) == 3 and "read in part multi-page TIFFs (their first page only): 3 (e.g." in scan.note()
+    assert open_image(scan.paths[0]).getpixel((5, 5)) == (200, 0, 0)

@@ -85,6 +85,7 @@ class FolderScan:
     classes: list[str] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)     # reason -> how many files
     examples: dict[str, str] = field(default_factory=dict)  # reason -> one path, to show
+    partly: Counter = field(default_factory=Counter)      # files read in part (a multi-page TIFF's first page)
 
     held_out: str = ""    # how the held-out images were taken, when the folder has no test/ or val/
 
@@ -97,6 +98,9 @@ class FolderScan:
         if self.skipped:
             line += "; skipped " + ", ".join(f"{reason}: {n} (e.g. {self.examples[reason]})"
                                              for reason, n in self.skipped.items())
+        if self.partly:
+            line += "; read in part " + ", ".join(f"{reason}: {n} (e.g. {self.examples[reason]})"
+                                                  for reason, n in self.partly.items())
         return line
 
 
@@ -124,7 +128,8 @@ def split_scan(scan: FolderScan, split: str) -> FolderScan:
     held_out = held_out_paths(scan.root, scan.paths)
     keep = [(p in held_out) == (split != "train") for p in scan.paths]
     part = FolderScan(scan.root, [p for p, k in zip(scan.paths, keep) if k],
-                      [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples)
+                      [y for y, k in zip(scan.labels, keep) if k], scan.classes, scan.skipped, scan.examples,
+                      scan.partly)
     verb = "is" if len(held_out) == 1 else "are"
     part.held_out = (f"{split}: {len(held_out):,} of {len(scan.paths):,} images (about {HELD_OUT_PERCENT}%, chosen "
                      f"by file name) {verb} held out for measuring, never trained on; put your own choice in test/ "
@@ -164,11 +169,27 @@ def scan_folder(root: Path) -> FolderScan:
                 scan.examples.setdefault(reason, str(path))
                 continue
             found.append((relative.parts[0] if relative.parts else Path(root).name, path))
+            if path.suffix.lower() in (".tif", ".tiff") and _pages(path) > 1:   # PIL decodes the first page
+                scan.partly[MULTI_PAGE] += 1
+                scan.examples.setdefault(MULTI_PAGE, str(path))
     scan.classes = sorted({c for c, _ in found})
     index = {c: i for i, c in enumerate(scan.classes)}
     scan.paths = [p for _, p in found]
     scan.labels = [index[c] for c, _ in found]
     return scan
+
+
+MULTI_PAGE = "multi-page TIFFs (their first page only)"
+
+
+def _pages(path: Path) -> int:
+    """How many pages (frames) a TIFF holds, from its header; 1 where it cannot be read (the decode says why)."""
+    try:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore")
+            return getattr(image, "n_frames", 1)
+    except Exception:  # noqa: BLE001 - an unreadable file is named when it is decoded
+        return 1
 
 
 def _broken_link(path: Path) -> bool:
