@@ -205,24 +205,24 @@ def _junk_folder(name: str) -> bool:
     return name in JUNK_FOLDERS or name.startswith(".")
 
 
-def is_heif(path: Path) -> bool:
-    """Whether the file holds a HEIC/HEIF photo (an ISO box 'ftyp' of a HEIF brand), whatever its name says."""
+def _head(path: Path, n: int) -> bytes:
+    """The first `n` bytes of a file (empty where it cannot be read: the decode then says why)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
+            return f.read(n)
     except OSError:
-        return False
+        return b""
+
+
+def is_heif(path: Path) -> bool:
+    """Whether the file holds a HEIC/HEIF photo (an ISO box 'ftyp' of a HEIF brand), whatever its name says."""
+    head = _head(path, 12)
     return head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"}
 
 
 def _jpeg_or_png(path: Path) -> bool:
     """Whether the file starts as a JPEG or a PNG does (some phone exports name a JPEG .heic): PIL reads it."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return False
-    return head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+    return _head(path, 8).startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
 
 
 def _skip_reason(name: str, suffixes: frozenset[str], folder: Path | None = None) -> str | None:
