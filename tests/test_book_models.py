@@ -5,6 +5,7 @@ import pytest
 
 from dcgan_lib import zoo
 from dcgan_lib.core.paths import runs_dir
+from dcgan_lib.models.variants import VARIANTS
 from dcgan_lib.tooling import book_models
 from dcgan_lib.tooling.chapters import book_dir
 
@@ -52,6 +53,11 @@ def test_the_list_names_every_chapter_model_at_each_profile():
         assert len({job.label for job in jobs}) == len(jobs) and {job.kind for job in jobs} == set(zoo.BOOK_MODEL_KINDS)
         assert sum("faces DCGAN" in job.label for job in jobs) == zoo.chapter_sizes(
             "vector_arithmetic", profile).n_generators
+        guide = zoo.chapter_sizes("guidelines", profile)   # the guidelines ablation on digits and on drawn objects
+        runs = [job.kwargs for job in jobs if job.kind == "guideline" and "epochs" not in job.kwargs]
+        for drawn in (False, True):
+            assert sum(run.get("drawn", False) == drawn for run in runs) == len(VARIANTS) * guide.n_seeds
+        assert f"{guide.drawn} judge (guidelines)" in {job.label for job in jobs}
     assert all("judge" not in job.label and "locator" not in job.label for job in zoo.book_models("full"))
 
 

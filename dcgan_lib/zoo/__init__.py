@@ -317,4 +317,10 @@ def book_models(profile: str | Profile | None = None) -> list[BookModel]:
               {"variant": "dcgan", "seed": seeds[0], "epochs": guide.long_epochs}, ("guidelines",))]
     jobs += [(f"guidelines: {variant}, seed {seed}", "guideline", {"variant": variant, "seed": seed},
               ("guidelines",)) for variant in VARIANTS for seed in seeds]
+    if guide.drawn:   # the same ablation on the chapter's drawn dataset, judged by its own judge
+        if guide.drawn in JUDGE_SPECS:
+            jobs += [(f"{guide.drawn} judge (guidelines)", "judge", {"dataset": guide.drawn}, ("guidelines",))]
+        jobs += [(f"guidelines ({guide.drawn}): {variant}, seed {seed}", "guideline",
+                  {"variant": variant, "seed": seed, "drawn": True}, ("guidelines",))
+                 for variant in VARIANTS for seed in seeds]
     return [BookModel(*job) for job in jobs]
