@@ -119,3 +119,20 @@ def test_the_robustness_table_is_built_from_each_seeds_recorded_claims(tmp_cache
     assert row in out
     assert results.is_robust("walks", "smooth") and not results.is_robust("training", "fid_ratio")
     assert robustness.main(["--seeds", "7"]) == 1
+
+
+def test_a_timed_claim_a_busy_build_left_unjudged_keeps_its_earlier_entry(tmp_cache, tmp_path, monkeypatch):
+    """A rebuild on a busy machine records a timed claim without judging it: the record keeps the value an
+    earlier build judged for that seed, and says so, instead of dropping the claim."""
+    from dcgan_lib.tooling import robustness
+
+    monkeypatch.setattr(results, "ROBUSTNESS_FILE", tmp_path / "robustness.json")
+    results.claim("dedup", "speed", 5.0, ">", 4.0, "book", statement="fast")
+    assert robustness.main(["--seeds", "0"]) == 0
+    results.claim("dedup", "speed", 2.0, ">", 4.0, "book", statement="fast", unjudged_because="the load was 3")
+    results.claim("dedup", "new_timed", 2.0, ">", 4.0, "book", statement="new", unjudged_because="the load was 3")
+    assert robustness.main(["--seeds", "0"]) == 0
+    claims = json.loads((tmp_path / "robustness.json").read_text())["claims"]
+    kept = claims["dedup/speed"]["seeds"]["0"]
+    assert (kept["value"], kept["holds"]) == (5.0, True) and "the load was 3" in kept["kept"]
+    assert "dedup/new_timed" not in claims   # never judged: nothing to keep

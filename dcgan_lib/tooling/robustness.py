@@ -20,23 +20,37 @@ from dcgan_lib.core import results
 from dcgan_lib.tooling.timings import cpu_name
 
 
-def collect(seeds: list[int], profile: str = "book", builds: dict | None = None) -> dict:
-    """The record: for each claim judged at `profile` in any seed's build, its value, bar and verdict per seed."""
+def collect(seeds: list[int], profile: str = "book", builds: dict | None = None, earlier: dict | None = None) -> dict:
+    """The record: for each claim judged at `profile` in any seed's build, its value, bar and verdict per seed.
+    A claim a build recorded without judging it (a timed claim on a busy machine) keeps that seed's entry from
+    the `earlier` record, if it has one, marked with why this build did not judge it."""
     claims: dict[str, dict] = {}
     for seed in seeds:
         for c in results.load_claims(seed=seed):
-            if c["profile"] != profile or not c["judged"]:
+            key = f"{c['chapter']}/{c['name']}"
+            if c["profile"] != profile:
                 continue
-            entry = claims.setdefault(f"{c['chapter']}/{c['name']}", {
-                "chapter": c["chapter"], "name": c["name"], "statement": c["statement"], "op": c["op"],
-                "was": c.get("was"), "seeds": {}})
-            entry["seeds"][str(seed)] = {"value": c["value"], "bar": c["bar"], "holds": c["holds"]}
+            run = {"value": c["value"], "bar": c["bar"], "holds": c["holds"]} if c["judged"] else \
+                _kept(earlier, key, seed, c.get("unjudged_because"))
+            if run is None:
+                continue
+            entry = claims.setdefault(key, {"chapter": c["chapter"], "name": c["name"], "statement": c["statement"],
+                                            "op": c["op"], "was": c.get("was"), "seeds": {}})
+            entry["seeds"][str(seed)] = run
     for entry in claims.values():
         runs = entry["seeds"].values()
         entry["held"] = sum(r["holds"] for r in runs)
         entry["kind"] = "hard" if results.robust(list(runs)) else "verdict"
     return {"profile": profile, "seeds": seeds, "machine": cpu_name(), "written": time.strftime("%Y-%m-%d"),
             "builds": builds or {}, "claims": dict(sorted(claims.items()))}
+
+
+def _kept(earlier: dict | None, key: str, seed: int, unjudged_because: str | None) -> dict | None:
+    """The earlier record's entry for a claim at a seed, when this build recorded the claim unjudged."""
+    run = ((earlier or {}).get("claims", {}).get(key) or {}).get("seeds", {}).get(str(seed))
+    if run is None or not unjudged_because:
+        return None
+    return {**run, "kept": f"from an earlier build: this one did not judge it ({unjudged_because})"}
 
 
 def table(record: dict) -> str:
@@ -52,7 +66,8 @@ def table(record: dict) -> str:
         cells = []
         for s in seeds:
             r = c["seeds"].get(s)
-            cells.append("–" if r is None else f"{r['value']:.4g}" + ("" if r["holds"] else " ✗"))
+            cells.append("–" if r is None else f"{r['value']:.4g}" + ("" if r["holds"] else " ✗")
+                         + (" (an earlier build)" if r.get("kept") else ""))
         rows.append(f"| {_cell(key + ': ' + c['statement'])} | {_cell(bar)} | " + " | ".join(cells)
                     + f" | {c['held']} of {len(c['seeds'])} | {c['kind']} |")
     return "\n".join(rows)
@@ -93,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(s < 0 for s in args.seeds):
         parser.error(f"--seeds {args.seeds}: give whole numbers of at least 0")
     builds = json.loads(open(args.builds).read()) if args.builds else None
-    record = collect(args.seeds, args.profile, builds)
+    earlier = json.loads(results.ROBUSTNESS_FILE.read_text()) if results.ROBUSTNESS_FILE.exists() else None
+    record = collect(args.seeds, args.profile, builds, earlier)
     if not record["claims"]:
         print(f"No claims recorded at the {args.profile} profile for seeds {args.seeds}: run `make book SEED=s` "
               f"for each first.", file=sys.stderr)
